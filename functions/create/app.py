@@ -1,0 +1,65 @@
+"""Create function: create a payment request and send its link; read, list by order, and void.
+
+Thin by design: parse, call ``payment_links.flows.create``, shape the response.
+"""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from payment_links.api_models import CreatePaymentRequestInput, PaymentRequestList, PaymentRequestView
+from payment_links.deps import get_dependencies
+from payment_links.flows import create as flow
+from payment_links.http import register_error_handlers
+from payment_links.idempotency import create_once, register_lambda_context
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = APIGatewayRestResolver(enable_validation=True)
+register_error_handlers(app)
+
+
+@app.post("/payment-requests", responses={201: {"description": "Created"}, 200: {"description": "Replay of an earlier create"}})
+@tracer.capture_method
+def create_payment_request(request: Annotated[CreatePaymentRequestInput, Body()]) -> Response[dict[str, Any]]:
+    result = create_once(request, get_dependencies())
+    if result["replayed"]:
+        metrics.add_metric(name="CreateReplayed", unit=MetricUnit.Count, value=1)
+    else:
+        metrics.add_metric(name="PaymentRequestsCreated", unit=MetricUnit.Count, value=1)
+    return Response(status_code=200 if result["replayed"] else 201, content_type="application/json", body=result["paymentRequest"])
+
+
+@app.get("/payment-requests/<request_id>")
+@tracer.capture_method
+def get_payment_request(request_id: str) -> PaymentRequestView:
+    return PaymentRequestView.of(flow.get_payment_request(request_id, get_dependencies()))
+
+
+@app.get("/payment-requests")
+@tracer.capture_method
+def list_payment_requests(order_id: Annotated[str, Query(alias="orderId", min_length=1, max_length=100)]) -> PaymentRequestList:
+    records = flow.list_for_order(order_id, get_dependencies())
+    return PaymentRequestList(payment_requests=[PaymentRequestView.of(record) for record in records])
+
+
+@app.post("/payment-requests/<request_id>/void")
+@tracer.capture_method
+def void_payment_request(request_id: str) -> PaymentRequestView:
+    record = flow.void_payment_request(request_id, get_dependencies())
+    metrics.add_metric(name="PaymentRequestsVoided", unit=MetricUnit.Count, value=1)
+    return PaymentRequestView.of(record)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    register_lambda_context(context)
+    return app.resolve(event, context)

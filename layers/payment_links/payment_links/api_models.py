@@ -1,0 +1,230 @@
+"""Pydantic models of the product's HTTP API: what storefronts send and what they get back.
+
+These are the boundary: the resolvers validate bodies against them and build the OpenAPI document
+from them. Field names are camelCase on the wire.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from payment_links.domain.contacts import Customer, is_valid_email, mask_email, mask_phone, normalize_phone
+from payment_links.domain.money import format_amount
+from payment_links.domain.payment_request import PaymentRequest
+from payment_links.domain.reminders import is_valid_time_zone, validate_schedule
+
+Channel = Literal["EMAIL", "SMS"]
+Text100 = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+
+
+class InputModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class CustomerInput(InputModel):
+    email: Annotated[str, StringConstraints(max_length=254, strip_whitespace=True)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
+    name: Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)] | None = None
+    locale: Annotated[str, StringConstraints(max_length=35, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")] | None = None
+    time_zone: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value and not is_valid_email(value):
+            raise ValueError("not a valid e-mail address")
+        return value or None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value and normalize_phone(value) is None:
+            raise ValueError("not a valid phone number in international format, e.g. +15551234567")
+        return normalize_phone(value)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value and not is_valid_time_zone(value):
+            raise ValueError("not an IANA time zone such as America/New_York")
+        return value
+
+    def to_customer(self) -> Customer:
+        return Customer(**self.model_dump())
+
+
+class RemindersInput(InputModel):
+    enabled: bool = True
+    schedule: Annotated[list[str], Field(max_length=20)] | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: list[str] | None) -> list[str] | None:
+        return validate_schedule(value) if value is not None else None
+
+
+class CreatePaymentRequestInput(InputModel):
+    order_id: Text100
+    external_id: Text100
+    amount: Decimal | None = Field(None, description="Decimal string, e.g. \"25.00\"; defaults to what is open on the order")
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    description: Annotated[str, StringConstraints(max_length=300)] | None = None
+    expiration_date: datetime | None = None
+    customer: CustomerInput | None = None
+    channels: Annotated[list[Channel], Field(min_length=1, max_length=2)] | None = None
+    reminders: RemindersInput | None = None
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount_is_decimal_text(cls, value: object) -> object:
+        if isinstance(value, float):
+            raise ValueError("send the amount as a decimal string such as \"25.00\", not a JSON number")
+        return value
+
+    @field_validator("amount")
+    @classmethod
+    def _amount_finite(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and (not value.is_finite() or value.as_tuple().exponent < -6 or abs(value) > Decimal("1e15")):  # type: ignore[operator]
+            raise ValueError("not a usable amount")
+        return value
+
+    @field_validator("expiration_date")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must carry a time zone offset, e.g. 2026-12-31T23:59:00Z")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_channels(self) -> CreatePaymentRequestInput:
+        if self.channels and len(set(self.channels)) != len(self.channels):
+            raise ValueError("channels must not repeat")
+        return self
+
+    def content_hash(self) -> str:
+        """What 'the same content' means for a replayed externalId: every field the caller sent."""
+        canonical = json.dumps(self.model_dump(mode="json", by_alias=True, exclude_none=True), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ResendInput(InputModel):
+    channels: Annotated[list[Channel], Field(min_length=1, max_length=2)] | None = None
+
+
+class LostLinkResendInput(InputModel):
+    channels: Annotated[list[Channel], Field(min_length=1, max_length=2)] | None = None
+    external_id: Text100 | None = None
+    customer: CustomerInput | None = None
+
+
+# ---- responses ---------------------------------------------------------------------------------
+
+
+class OutputModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class RemindersView(OutputModel):
+    enabled: bool
+    schedule: list[str]
+    sent: int
+    next_at: datetime | None = None
+    stopped_reason: str | None = None
+
+
+class NotificationView(OutputModel):
+    channel: str
+    kind: str
+    status: str
+    message_id: str | None = None
+    at: datetime
+    reason: str | None = None
+
+
+class HistoryView(OutputModel):
+    at: datetime
+    event: str
+    detail: str | None = None
+
+
+class CustomerView(OutputModel):
+    email: str | None = None
+    phone: str | None = None
+
+
+class PaymentRequestView(OutputModel):
+    id: str
+    order_id: str
+    order_number: str | None = None
+    external_id: str | None = None
+    status: str
+    amount: str
+    currency: str
+    title: str
+    description: str | None = None
+    url: str | None = None
+    expiration_date: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    paid_at: datetime | None = None
+    deleted: bool = False
+    customer: CustomerView
+    channels: list[str]
+    reminders: RemindersView
+    notifications: list[NotificationView]
+    history: list[HistoryView]
+
+    @classmethod
+    def of(cls, record: PaymentRequest) -> PaymentRequestView:
+        return cls(
+            id=record.id,
+            order_id=record.order_id,
+            order_number=record.order_number,
+            external_id=record.external_id,
+            status=record.status,
+            amount=format_amount(record.amount, record.currency),
+            currency=record.currency,
+            title=record.title,
+            description=record.description,
+            url=record.url,
+            expiration_date=record.expiration_date,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            paid_at=record.paid_at,
+            deleted=record.deleted_at is not None,
+            customer=CustomerView(email=mask_email(record.customer.email), phone=mask_phone(record.customer.phone)),
+            channels=record.channels,
+            reminders=RemindersView(
+                enabled=record.reminders.enabled,
+                schedule=record.reminders.schedule,
+                sent=record.reminders.sent,
+                next_at=record.reminders.next_at,
+                stopped_reason=record.reminders.stopped_reason,
+            ),
+            notifications=[NotificationView(**n.model_dump()) for n in record.notifications],
+            history=[HistoryView(**h.model_dump()) for h in record.history],
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class PaymentRequestList(OutputModel):
+    payment_requests: list[PaymentRequestView]
+
+
+class ErrorDetail(OutputModel):
+    code: str
+    message: str
+    details: list[object] = Field(default_factory=list)
+
+
+class ErrorResponse(OutputModel):
+    error: ErrorDetail

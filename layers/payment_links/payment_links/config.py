@@ -1,0 +1,85 @@
+"""Deployment settings: every environment variable the product reads, read once into one model.
+
+Nothing else in the code base calls ``os.environ``. Secrets are not here: only the names of the
+Secrets Manager secrets that hold them (see ``payment_links.secrets``).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import time
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Settings(BaseModel):
+    """The product's configuration, as set by ``template.yaml`` (or the local stack)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    table_name: str = Field("payment-links", alias="TABLE_NAME")
+    idempotency_table_name: str = Field("payment-links-idempotency", alias="IDEMPOTENCY_TABLE_NAME")
+    event_bus_name: str = Field("default", alias="EVENT_BUS_NAME")
+
+    wix_base_url: str = Field("https://www.wixapis.com", alias="WIX_BASE_URL")
+    wix_auth_mode: Literal["API_KEY", "OAUTH"] = Field("API_KEY", alias="WIX_AUTH_MODE")
+    wix_site_id: str = Field("", alias="WIX_SITE_ID")
+    # Name or ARN of a Secrets Manager secret: {"apiKey": ...} or {"appId", "appSecret", "instanceId"}.
+    wix_credentials_secret: str = Field("payment-links/wix-credentials", alias="WIX_CREDENTIALS_SECRET")
+    # Name or ARN of a secret holding one PEM public key, or a JSON list of them (key rotation).
+    wix_webhook_keys_secret: str = Field("payment-links/wix-webhook-public-key", alias="WIX_WEBHOOK_KEYS_SECRET")
+    wix_connect_timeout: float = Field(2.0, alias="WIX_CONNECT_TIMEOUT_SECONDS")
+    wix_read_timeout: float = Field(8.0, alias="WIX_READ_TIMEOUT_SECONDS")
+    wix_max_attempts: int = Field(3, ge=1, le=10, alias="WIX_MAX_ATTEMPTS")
+    wix_retry_wait_initial: float = Field(0.2, alias="WIX_RETRY_WAIT_INITIAL_SECONDS")
+    wix_retry_wait_max: float = Field(2.0, alias="WIX_RETRY_WAIT_MAX_SECONDS")
+    wix_retry_budget: float = Field(20.0, alias="WIX_RETRY_BUDGET_SECONDS")
+    secrets_max_age: int = Field(300, alias="SECRETS_CACHE_SECONDS")
+
+    store_name: str = Field("our store", alias="STORE_NAME")
+    sender_email: str = Field("payments@example.com", alias="SENDER_EMAIL")
+    ses_configuration_set: str = Field("", alias="SES_CONFIGURATION_SET")
+    sms_sender_id: str = Field("", alias="SMS_SENDER_ID")
+
+    default_reminder_schedule: tuple[str, ...] = Field(("P1D", "P3D", "P7D"), alias="DEFAULT_REMINDER_SCHEDULE")
+    reminders_enabled_by_default: bool = Field(True, alias="REMINDERS_ENABLED_BY_DEFAULT")
+    max_reminders: int = Field(5, ge=0, le=20, alias="MAX_REMINDERS")
+    quiet_hours_start: time = Field(time(21, 0), alias="QUIET_HOURS_START")
+    quiet_hours_end: time = Field(time(8, 0), alias="QUIET_HOURS_END")
+    default_time_zone: str = Field("UTC", alias="DEFAULT_TIME_ZONE")
+    resend_cooldown_seconds: int = Field(300, ge=0, alias="RESEND_COOLDOWN_SECONDS")
+    reminder_max_failures: int = Field(5, ge=1, alias="REMINDER_MAX_FAILURES")
+    sweep_concurrency: int = Field(8, ge=1, le=64, alias="SWEEP_CONCURRENCY")
+    wix_requests_per_minute: int = Field(200, ge=0, alias="WIX_REQUESTS_PER_MINUTE")
+
+    unsubscribe_base_url: str = Field("", alias="UNSUBSCRIBE_BASE_URL")
+    unsubscribe_secret_name: str = Field("payment-links/unsubscribe-signing-key", alias="UNSUBSCRIBE_SECRET")
+
+    idempotency_ttl_seconds: int = Field(7 * 24 * 3600, alias="IDEMPOTENCY_TTL_SECONDS")
+    terminal_record_ttl_days: int = Field(400, alias="TERMINAL_RECORD_TTL_DAYS")
+    webhook_max_body_bytes: int = Field(64 * 1024, alias="WEBHOOK_MAX_BODY_BYTES")
+
+    @field_validator("default_reminder_schedule", mode="before")
+    @classmethod
+    def _split_schedule(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(step.strip() for step in value.split(",") if step.strip())
+        return value
+
+    @field_validator("wix_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read from the environment on first use."""
+    return Settings.model_validate(dict(os.environ))
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment between cases)."""
+    get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""Domain rules, free of AWS and HTTP: the payment request record, its transitions, cadence, contacts, errors."""

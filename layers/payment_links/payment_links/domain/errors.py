@@ -1,0 +1,79 @@
+"""Domain errors. Each carries the contract's machine-readable code; ``payment_links.http`` maps codes to statuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    code = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, details: list[Any] | None = None, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+        self.retry_after = retry_after
+
+
+class ValidationFailed(DomainError):
+    code = "VALIDATION_FAILED"
+
+
+class PaymentRequestNotFound(DomainError):
+    code = "PAYMENT_REQUEST_NOT_FOUND"
+
+
+class OrderNotFound(DomainError):
+    code = "ORDER_NOT_FOUND"
+
+
+class NoUnpaidPaymentRequest(DomainError):
+    code = "NO_UNPAID_PAYMENT_REQUEST"
+
+
+class ExternalIdConflict(DomainError):
+    code = "EXTERNAL_ID_CONFLICT"
+
+
+class RequestInProgress(DomainError):
+    code = "REQUEST_IN_PROGRESS"
+
+
+class NotPayable(DomainError):
+    code = "NOT_PAYABLE"
+
+
+class OrderNotPayable(DomainError):
+    code = "ORDER_NOT_PAYABLE"
+
+
+class AmountExceedsBalance(DomainError):
+    code = "AMOUNT_EXCEEDS_BALANCE"
+
+
+class NoReachableChannel(DomainError):
+    code = "NO_REACHABLE_CHANNEL"
+
+
+class PaymentPageNotPublished(DomainError):
+    code = "PAYMENT_PAGE_NOT_PUBLISHED"
+
+
+class WixRefused(DomainError):
+    """Wix refused a call for a reason we do not model more precisely (its code is in ``details``)."""
+
+    code = "WIX_REJECTED"
+
+
+class ResendCooldown(DomainError):
+    code = "RESEND_COOLDOWN"
+
+
+class WixUnavailable(DomainError):
+    code = "WIX_UNAVAILABLE"
+
+
+class ConfigurationError(DomainError):
+    """The deployment is misconfigured (e.g. Wix refuses our credentials): the operator must act."""
+
+    code = "WIX_AUTH_FAILED"

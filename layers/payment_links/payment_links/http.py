@@ -1,0 +1,78 @@
+"""The error shape of the HTTP API and the one map from domain errors to HTTP statuses.
+
+Route code raises domain errors; the handlers registered here turn them into
+``{"error": {"code", "message", "details"}}``. No stack trace ever reaches a caller.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from payment_links.domain.errors import DomainError
+
+logger = Logger(child=True)
+
+STATUS_BY_CODE = {
+    "VALIDATION_FAILED": 422,
+    "PAYMENT_REQUEST_NOT_FOUND": 404,
+    "ORDER_NOT_FOUND": 404,
+    "NO_UNPAID_PAYMENT_REQUEST": 404,
+    "EXTERNAL_ID_CONFLICT": 409,
+    "REQUEST_IN_PROGRESS": 409,
+    "NOT_PAYABLE": 409,
+    "ORDER_NOT_PAYABLE": 409,
+    "AMOUNT_EXCEEDS_BALANCE": 422,
+    "NO_REACHABLE_CHANNEL": 422,
+    "PAYMENT_PAGE_NOT_PUBLISHED": 424,
+    "RESEND_COOLDOWN": 429,
+    "WIX_REJECTED": 502,
+    "WIX_AUTH_FAILED": 502,
+    "WIX_UNAVAILABLE": 503,
+}
+
+
+def error_response(status: int, code: str, message: str, details: list[Any] | None = None, retry_after: int | None = None) -> Response:
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    body = {"error": {"code": code, "message": message, "details": details or []}}
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body), headers=headers)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    details = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+        details.append({"field": ".".join(location), "message": error.get("msg", "invalid"), "type": error.get("type")})
+    return details
+
+
+def register_error_handlers(app: APIGatewayRestResolver) -> None:
+    @app.exception_handler(DomainError)
+    def domain_error(exc: DomainError) -> Response:
+        status = STATUS_BY_CODE.get(exc.code, 500)
+        logger.info("request refused", extra={"error_code": exc.code, "status": status})
+        return error_response(status, exc.code, exc.message, exc.details, exc.retry_after)
+
+    @app.exception_handler(RequestValidationError)
+    def validation_error(exc: RequestValidationError) -> Response:
+        details = _field_errors(exc)
+        malformed = any(d.get("type") in ("json_invalid", "model_attributes_type") and not d["field"] for d in details)
+        return error_response(
+            400 if malformed else 422,
+            "VALIDATION_FAILED",
+            "The request body is not valid JSON." if malformed else "The request is not valid; see details for each field.",
+            details,
+        )
+
+    @app.not_found
+    def route_not_found(_exc: Exception) -> Response:
+        return error_response(404, "ROUTE_NOT_FOUND", "No such route.")
+
+    @app.exception_handler(Exception)
+    def unexpected_error(exc: Exception) -> Response:
+        logger.exception("unexpected error")
+        return error_response(500, "INTERNAL_ERROR", "Something went wrong on our side; it has been logged.")

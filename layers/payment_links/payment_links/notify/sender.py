@@ -1,0 +1,96 @@
+"""Delivering a payment link on each channel and recording the outcome of every send.
+
+A failed send never raises out of here: it becomes a FAILED notification on the record, so the
+request that was created is kept and the link can be resent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from payment_links.config import Settings
+from payment_links.domain.contacts import EMAIL, SMS
+from payment_links.domain.payment_request import SEND_FAILED, SEND_SENT, SEND_SKIPPED, Notification, PaymentRequest
+from payment_links.notify.templates import render_email, render_sms
+
+logger = Logger(child=True)
+
+
+class Notifier:
+    def __init__(self, ses: Any, sns: Any, settings: Settings) -> None:
+        self._ses = ses
+        self._sns = sns
+        self._settings = settings
+
+    def send(
+        self,
+        record: PaymentRequest,
+        url: str,
+        kind: str,
+        channels: list[str],
+        now: datetime,
+        unsubscribe_url: Callable[[PaymentRequest], str | None] | None = None,
+    ) -> list[Notification]:
+        results = []
+        for channel in channels:
+            try:
+                message_id = self._send_one(record, url, kind, channel, unsubscribe_url)
+            except _Unreachable as exc:
+                results.append(Notification(channel=channel, kind=kind, status=SEND_SKIPPED, at=now, reason=str(exc)))
+                continue
+            except (ClientError, BotoCoreError) as exc:
+                reason = exc.response["Error"].get("Code", "Error") if isinstance(exc, ClientError) else type(exc).__name__
+                logger.warning("payment link send failed", extra={"channel": channel, "kind": kind, "reason": reason})
+                results.append(Notification(channel=channel, kind=kind, status=SEND_FAILED, at=now, reason=reason))
+                continue
+            logger.info("payment link sent", extra={"channel": channel, "kind": kind, "message_id": message_id})
+            results.append(Notification(channel=channel, kind=kind, status=SEND_SENT, message_id=message_id, at=now))
+        return results
+
+    def sms_opted_out(self, phone: str) -> bool:
+        response = self._sns.check_if_phone_number_is_opted_out(phoneNumber=phone)
+        return bool(response.get("isOptedOut"))
+
+    def _send_one(
+        self,
+        record: PaymentRequest,
+        url: str,
+        kind: str,
+        channel: str,
+        unsubscribe_url: Callable[[PaymentRequest], str | None] | None,
+    ) -> str:
+        if channel == EMAIL:
+            if not record.customer.email:
+                raise _Unreachable("no e-mail address")
+            email = render_email(record, url, kind, self._settings.store_name, unsubscribe_url(record) if unsubscribe_url else None)
+            kwargs: dict[str, Any] = {
+                "FromEmailAddress": self._settings.sender_email,
+                "Destination": {"ToAddresses": [record.customer.email]},
+                "Content": {
+                    "Simple": {
+                        "Subject": {"Data": email.subject, "Charset": "UTF-8"},
+                        "Body": {"Text": {"Data": email.text, "Charset": "UTF-8"}, "Html": {"Data": email.html, "Charset": "UTF-8"}},
+                    }
+                },
+            }
+            if self._settings.ses_configuration_set:
+                kwargs["ConfigurationSetName"] = self._settings.ses_configuration_set
+            return str(self._ses.send_email(**kwargs)["MessageId"])
+        if channel == SMS:
+            if not record.customer.phone:
+                raise _Unreachable("no phone number")
+            attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
+            if self._settings.sms_sender_id:
+                attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self._settings.sms_sender_id}
+            message = render_sms(record, url, kind, self._settings.store_name)
+            return str(self._sns.publish(PhoneNumber=record.customer.phone, Message=message, MessageAttributes=attributes)["MessageId"])
+        raise _Unreachable(f"unknown channel {channel}")
+
+
+class _Unreachable(Exception):
+    """The customer cannot be reached on this channel; recorded as SKIPPED, not as a failure."""

@@ -1,0 +1,234 @@
+"""DynamoDB repository of payment requests (single table; every access path is a GetItem or a Query).
+
+Items (``pk`` / ``sk``):
+- ``PR#{id}`` / ``REQUEST``: the record; ``version`` guards every write (optimistic concurrency).
+  ``gsi1pk``=``ORDER#{orderId}``, ``gsi1sk``=createdAt#id feed the ByOrder index (newest first).
+  ``dueShard``/``dueAt`` exist only while reminders are due (sparse DueReminders index).
+  ``expiresAt`` (TTL) is set once a request is terminal, so old records age out.
+- ``EXT#{externalId}`` / ``CLAIM``: one per externalId, written with the record in one transaction.
+- ``EVENT#{eventId}`` / ``EVENT``: a processed Wix webhook event (TTL), written with its state change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from payment_links.domain.payment_request import UNPAID, PaymentRequest
+
+DUE_SHARDS = 4
+BY_ORDER_INDEX = "ByOrder"
+DUE_INDEX = "DueReminders"
+MAX_UPDATE_ATTEMPTS = 8
+
+
+class StaleRecord(Exception):
+    """The record changed since it was read; read again and retry."""
+
+
+class ClaimTaken(Exception):
+    """The externalId is already claimed by another request."""
+
+
+class EventAlreadySeen(Exception):
+    """This webhook event id was processed before."""
+
+
+class RecordExists(Exception):
+    """A record with this id exists already."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    request_id: str
+    content_hash: str | None
+
+
+def due_shard(request_id: str) -> str:
+    digest = hashlib.sha256(request_id.encode()).digest()
+    return f"DUE#{digest[0] % DUE_SHARDS}"
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _is_condition_failure(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _cancellation_codes(exc: ClientError) -> list[str]:
+    return [reason.get("Code", "None") for reason in exc.response.get("CancellationReasons", [])]
+
+
+class PaymentRequestStore:
+    def __init__(self, table: Any, terminal_ttl_days: int = 400) -> None:
+        self._table = table
+        self._client = table.meta.client
+        self._terminal_ttl_seconds = terminal_ttl_days * 86400
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get(self, request_id: str) -> PaymentRequest | None:
+        item = self._table.get_item(Key={"pk": f"PR#{request_id}", "sk": "REQUEST"}, ConsistentRead=True).get("Item")
+        return self._record(item) if item else None
+
+    def get_claim(self, external_id: str) -> Claim | None:
+        item = self._table.get_item(Key={"pk": f"EXT#{external_id}", "sk": "CLAIM"}, ConsistentRead=True).get("Item")
+        return Claim(item["requestId"], item.get("contentHash")) if item else None
+
+    def list_by_order(self, order_id: str, limit: int = 100) -> list[PaymentRequest]:
+        response = self._table.query(
+            IndexName=BY_ORDER_INDEX,
+            KeyConditionExpression="gsi1pk = :pk",
+            ExpressionAttributeValues={":pk": f"ORDER#{order_id}"},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [self._record(item) for item in response.get("Items", [])]
+
+    def due_page(
+        self, shard: str, now: datetime, limit: int, start_key: dict[str, Any] | None = None
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        """Ids of requests whose next reminder is due by ``now`` in one shard, oldest due first."""
+        kwargs: dict[str, Any] = {
+            "IndexName": DUE_INDEX,
+            "KeyConditionExpression": "dueShard = :shard AND dueAt <= :now",
+            "ExpressionAttributeValues": {":shard": shard, ":now": _iso(now)},
+            "ProjectionExpression": "pk",
+            "Limit": limit,
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        response = self._table.query(**kwargs)
+        ids = [item["pk"].removeprefix("PR#") for item in response.get("Items", [])]
+        return ids, response.get("LastEvaluatedKey")
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def create(self, record: PaymentRequest) -> PaymentRequest:
+        """Store a new record and, when it has one, claim its externalId, atomically."""
+        record.version = 1
+        items: list[dict[str, Any]] = [
+            {"Put": {"TableName": self._table.name, "Item": self._item(record), "ConditionExpression": "attribute_not_exists(pk)"}}
+        ]
+        if record.external_id:
+            claim = {"pk": f"EXT#{record.external_id}", "sk": "CLAIM", "requestId": record.id, "contentHash": record.content_hash}
+            items.append({"Put": {"TableName": self._table.name, "Item": claim, "ConditionExpression": "attribute_not_exists(pk)"}})
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            codes = _cancellation_codes(exc)
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                raise ClaimTaken(record.external_id) from exc
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise RecordExists(record.id) from exc
+            raise
+        return record
+
+    def save(self, record: PaymentRequest) -> PaymentRequest:
+        """Write ``record`` if nobody else wrote it since it was read."""
+        expected = record.version
+        record.version = expected + 1
+        try:
+            self._table.put_item(
+                Item=self._item(record),
+                ConditionExpression="version = :expected",
+                ExpressionAttributeValues={":expected": expected},
+            )
+        except ClientError as exc:
+            record.version = expected
+            if _is_condition_failure(exc):
+                raise StaleRecord(record.id) from exc
+            raise
+        return record
+
+    def update(self, request_id: str, change: Callable[[PaymentRequest], bool]) -> PaymentRequest | None:
+        """Read-change-write with retries on concurrent writes. ``change`` returns False to write nothing."""
+        for _ in range(MAX_UPDATE_ATTEMPTS):
+            record = self.get(request_id)
+            if record is None:
+                return None
+            if not change(record):
+                return record
+            try:
+                return self.save(record)
+            except StaleRecord:
+                continue
+        raise StaleRecord(request_id)
+
+    def save_with_event(self, record: PaymentRequest, event_id: str, event_ttl_seconds: int) -> PaymentRequest:
+        """Write the state change and mark the webhook event processed in one transaction, so a redelivered
+        event can never apply twice and a failed write never marks the event as seen."""
+        expected = record.version
+        record.version = expected + 1
+        event_item = {"pk": f"EVENT#{event_id}", "sk": "EVENT", "requestId": record.id, "expiresAt": int(time.time()) + event_ttl_seconds}
+        record_put: dict[str, Any] = {"TableName": self._table.name, "Item": self._item(record)}
+        if expected:
+            record_put |= {"ConditionExpression": "version = :expected", "ExpressionAttributeValues": {":expected": expected}}
+        else:
+            record_put |= {"ConditionExpression": "attribute_not_exists(pk)"}
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": self._table.name, "Item": event_item, "ConditionExpression": "attribute_not_exists(pk)"}},
+                    {"Put": record_put},
+                ]
+            )
+        except ClientError as exc:
+            record.version = expected
+            codes = _cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise EventAlreadySeen(event_id) from exc
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                raise StaleRecord(record.id) from exc
+            raise
+        return record
+
+    def mark_event_seen(self, event_id: str, event_ttl_seconds: int) -> bool:
+        """Mark an event that changes no record. False when it was seen before."""
+        try:
+            self._table.put_item(
+                Item={"pk": f"EVENT#{event_id}", "sk": "EVENT", "expiresAt": int(time.time()) + event_ttl_seconds},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def event_seen(self, event_id: str) -> bool:
+        return "Item" in self._table.get_item(Key={"pk": f"EVENT#{event_id}", "sk": "EVENT"}, ConsistentRead=True)
+
+    # -- mapping ----------------------------------------------------------------------------
+
+    def _item(self, record: PaymentRequest) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "pk": f"PR#{record.id}",
+            "sk": "REQUEST",
+            "version": record.version,
+            "record": record.to_storage(),
+            "gsi1pk": f"ORDER#{record.order_id}",
+            "gsi1sk": f"{_iso(record.created_at)}#{record.id}",
+            "status": record.status,
+        }
+        plan = record.reminders
+        if record.status == UNPAID and record.deleted_at is None and plan.enabled and plan.next_at is not None:
+            item["dueShard"] = due_shard(record.id)
+            item["dueAt"] = _iso(plan.next_at)
+        if record.is_terminal and not record.paid_event_pending:
+            item["expiresAt"] = int(time.time()) + self._terminal_ttl_seconds
+        return item
+
+    @staticmethod
+    def _record(item: dict[str, Any]) -> PaymentRequest:
+        record = PaymentRequest.model_validate(item["record"])
+        record.version = int(item["version"])
+        return record

@@ -1,0 +1,1 @@
+"""The Wix API as this product uses it: typed models, errors, auth, the HTTP client, webhook verification."""

@@ -1,0 +1,56 @@
+"""Shared fixtures: the environment of a deployed function, moto's AWS, and the HTTP-level Wix fake."""
+
+from __future__ import annotations
+
+import os
+
+TEST_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+    "TABLE_NAME": "test-payment-requests",
+    "IDEMPOTENCY_TABLE_NAME": "test-idempotency",
+    "EVENT_BUS_NAME": "test-bus",
+    "WIX_BASE_URL": "https://wix.test",
+    "WIX_SITE_ID": "test-site",
+    "WIX_CREDENTIALS_SECRET": "test/wix-credentials",
+    "WIX_WEBHOOK_KEYS_SECRET": "test/wix-webhook-public-key",
+    "UNSUBSCRIBE_SECRET": "test/unsubscribe-key",
+    "UNSUBSCRIBE_BASE_URL": "https://api.test/v1",
+    "SENDER_EMAIL": "payments@shop.test",
+    "STORE_NAME": "Test Shop",
+    "WIX_RETRY_WAIT_INITIAL_SECONDS": "0.01",
+    "WIX_RETRY_WAIT_MAX_SECONDS": "0.05",
+    "WIX_READ_TIMEOUT_SECONDS": "2",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_SERVICE_NAME": "payment-links",
+    "POWERTOOLS_METRICS_NAMESPACE": "PaymentLinksTest",
+    "AWS_LAMBDA_FUNCTION_NAME": "test-function",
+}
+for _key, _value in TEST_ENV.items():
+    os.environ[_key] = _value
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+import respx  # noqa: E402
+
+from tests.support.aws_env import AwsEnv, reset_process_state, start_moto  # noqa: E402
+from tests.support.fake_wix import BASE_URL, FakeWix  # noqa: E402
+
+
+@pytest.fixture
+def aws() -> Iterator[AwsEnv]:
+    reset_process_state()
+    with start_moto() as env:
+        yield env
+    reset_process_state()
+
+
+@pytest.fixture
+def wix() -> Iterator[FakeWix]:
+    fake = FakeWix()
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
+        fake.install(router)
+        yield fake

@@ -1,0 +1,67 @@
+"""moto's in-process AWS with the template's tables, the secrets and a verified SES sender."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+from moto.sns.models import sns_backends
+
+from local.template import create_tables
+
+
+def reset_process_state() -> None:
+    """Forget every per-process cache the functions keep (settings, clients, secrets, idempotency)."""
+    from payment_links import aws as aws_clients
+    from payment_links.config import reset_settings
+    from payment_links.deps import reset_dependencies
+    from payment_links.idempotency import reset_idempotency
+    from payment_links.secrets import clear_secret_cache
+    from payment_links.wix.client import reset_http_client
+
+    reset_settings()
+    reset_dependencies()
+    aws_clients.reset_clients()
+    reset_idempotency()
+    clear_secret_cache()
+    reset_http_client()
+
+
+@dataclass
+class AwsEnv:
+    region: str
+
+    def sent_emails(self) -> list[Any]:
+        return list(ses_backends[DEFAULT_ACCOUNT_ID][self.region].sent_messages)
+
+    def sent_sms(self) -> list[tuple[str, str]]:
+        """(phone number, message) of every SMS published."""
+        backend = sns_backends[DEFAULT_ACCOUNT_ID][self.region]
+        return [(number, message) for _id, (number, message) in backend.sms_messages.items()]
+
+    def table(self) -> Any:
+        return boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+
+
+@contextmanager
+def start_moto() -> Iterator[AwsEnv]:
+    with mock_aws():
+        region = os.environ["AWS_DEFAULT_REGION"]
+        create_tables(
+            boto3.client("dynamodb"),
+            {"PaymentRequestsTable": os.environ["TABLE_NAME"], "IdempotencyTable": os.environ["IDEMPOTENCY_TABLE_NAME"]},
+        )
+        secrets = boto3.client("secretsmanager")
+        secrets.create_secret(Name=os.environ["WIX_CREDENTIALS_SECRET"], SecretString=json.dumps({"apiKey": "test-api-key"}))
+        secrets.create_secret(Name=os.environ["UNSUBSCRIBE_SECRET"], SecretString="unsubscribe-signing-key-for-tests")
+        boto3.client("sesv2").create_email_identity(EmailIdentity=os.environ["SENDER_EMAIL"])
+        boto3.client("events").create_event_bus(Name=os.environ["EVENT_BUS_NAME"])
+        yield AwsEnv(region)
