@@ -107,19 +107,21 @@ class FakeWix:
 
     def install(self, router: respx.Router) -> None:
         routes = [
-            ("getOrder", "GET", rf"^{BASE_URL}/ecom/v1/orders/(?P<id>[^/]+)$", self._get_order),
-            ("query", "POST", rf"^{BASE_URL}{OPR}/query$", self._query),
-            ("url", "POST", rf"^{BASE_URL}{OPR}/url$", self._url),
-            ("void", "POST", rf"^{BASE_URL}{OPR}/void$", self._void),
-            ("create", "POST", rf"^{BASE_URL}{OPR}$", self._create),
-            ("get", "GET", rf"^{BASE_URL}{OPR}/(?P<id>[^/]+)$", self._get),
-            ("update", "PATCH", rf"^{BASE_URL}{OPR}/(?P<id>[^/]+)$", self._update),
-            ("delete", "DELETE", rf"^{BASE_URL}{OPR}/(?P<id>[^/]+)$", self._delete),
+            ("getOrder", "GET", rf"^{BASE_URL}/ecom/v1/orders/(?P<id>[^/]+)$", "_get_order"),
+            ("query", "POST", rf"^{BASE_URL}{OPR}/query$", "_query"),
+            ("url", "POST", rf"^{BASE_URL}{OPR}/url$", "_url"),
+            ("void", "POST", rf"^{BASE_URL}{OPR}/void$", "_void"),
+            ("create", "POST", rf"^{BASE_URL}{OPR}$", "_create"),
+            ("get", "GET", rf"^{BASE_URL}{OPR}/(?P<id>[^/]+)$", "_get"),
+            ("update", "PATCH", rf"^{BASE_URL}{OPR}/(?P<id>[^/]+)$", "_update"),
+            ("delete", "DELETE", rf"^{BASE_URL}{OPR}/(?P<id>[^/]+)$", "_delete"),
         ]
         for name, method, pattern, handler in routes:
             router.route(method=method, url__regex=pattern).mock(side_effect=self._wrap(name, handler))
 
-    def _wrap(self, name: str, handler: Any) -> Any:
+    def _wrap(self, name: str, handler_name: str) -> Any:
+        """Looks the handler up on every call, so a test may replace one (e.g. to drop a response)."""
+
         def side_effect(request: httpx.Request, **params: str) -> httpx.Response:
             with self.lock:
                 self.calls.append((name, request.url.path))
@@ -131,7 +133,7 @@ class FakeWix:
                         raise fault
                     return fault
                 body = json.loads(request.content) if request.content else {}
-                return handler(body, **params)
+                return getattr(self, handler_name)(body, **params)
 
         return side_effect
 
