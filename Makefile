@@ -27,11 +27,18 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m local.demo $(ARGS)
 
-build: $(STAMP)
-	$(BIN)/sam build $(ARGS)
+# SAM CLI pins its own dependency versions, so it lives in a virtual environment of its own.
+SAM_STAMP := .venv-sam/.installed
+$(SAM_STAMP):
+	test -x .venv-sam/bin/python || $(PYTHON) -m venv .venv-sam
+	.venv-sam/bin/pip install --quiet aws-sam-cli
+	touch $(SAM_STAMP)
+
+build: $(SAM_STAMP)
+	.venv-sam/bin/sam build $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .coverage
+	rm -rf $(VENV) .venv-sam .aws-sam .pytest_cache .coverage
