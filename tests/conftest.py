@@ -7,7 +7,7 @@ import os
 TEST_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+    "AWS_SECRET_ACCESS_KEY": "testing",
     "TABLE_NAME": "test-payment-requests",
     "IDEMPOTENCY_TABLE_NAME": "test-idempotency",
     "EVENT_BUS_NAME": "test-bus",

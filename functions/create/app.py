@@ -11,7 +11,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from payment_links.api_models import CreatePaymentRequestInput, PaymentRequestList, PaymentRequestView
 from payment_links.deps import get_dependencies
 from payment_links.flows import create as flow

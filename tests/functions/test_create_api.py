@@ -28,7 +28,10 @@ def test_create_sends_link_by_email_and_sms_and_stores_the_request(aws, wix):
     assert body["amount"] == "25.00" and body["currency"] == "USD"
     assert body["url"] == wix.url_for(body["id"])
     assert body["customer"] == {"email": "j***@example.com", "phone": "+1******0123"}
-    assert [(n["channel"], n["kind"], n["status"]) for n in body["notifications"]] == [("EMAIL", "INITIAL", "SENT"), ("SMS", "INITIAL", "SENT")]
+    assert [(n["channel"], n["kind"], n["status"]) for n in body["notifications"]] == [
+        ("EMAIL", "INITIAL", "SENT"),
+        ("SMS", "INITIAL", "SENT"),
+    ]
     assert body["reminders"]["schedule"] == ["P1D", "P3D", "P7D"] and body["reminders"]["nextAt"]
     emails = aws.sent_emails()
     assert len(emails) == 1 and emails[0].destinations["ToAddresses"] == ["jane@example.com"]
@@ -160,7 +163,7 @@ def test_invalid_fields_are_422_with_the_field_named(aws, wix, change, field):
     assert wix.count("create") == 0
 
 
-@pytest.mark.parametrize("raw", ["{not json", "[1, 2]", "\"text\"", ""])
+@pytest.mark.parametrize("raw", ["{not json", "[1, 2]", '"text"', ""])
 def test_a_body_that_is_not_a_json_object_is_a_4xx(aws, wix, raw):
     status, body, _ = invoke(create_app, api_event("POST", "/payment-requests", raw_body=raw))
     assert status in (400, 422)
@@ -256,7 +259,6 @@ def test_wix_timeouts_exhausting_retries_are_503_and_nothing_is_written(aws, wix
 
 def test_failed_send_keeps_the_request_and_records_failure(aws, wix, monkeypatch):
     from botocore.exceptions import ClientError
-
     from payment_links.deps import get_dependencies
 
     order_id = wix.add_order()

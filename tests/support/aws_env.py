@@ -16,6 +16,7 @@ from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
 from local.template import create_tables
+from tests.support.webhook_signing import default_keys
 
 
 def reset_process_state() -> None:
@@ -62,6 +63,8 @@ def start_moto() -> Iterator[AwsEnv]:
         secrets = boto3.client("secretsmanager")
         secrets.create_secret(Name=os.environ["WIX_CREDENTIALS_SECRET"], SecretString=json.dumps({"apiKey": "test-api-key"}))
         secrets.create_secret(Name=os.environ["UNSUBSCRIBE_SECRET"], SecretString="unsubscribe-signing-key-for-tests")
+        # The public half of tests.support.webhook_signing.default_keys(); tests may put_secret_value another.
+        secrets.create_secret(Name=os.environ["WIX_WEBHOOK_KEYS_SECRET"], SecretString=default_keys().public_text)
         boto3.client("sesv2").create_email_identity(EmailIdentity=os.environ["SENDER_EMAIL"])
         boto3.client("events").create_event_bus(Name=os.environ["EVENT_BUS_NAME"])
         yield AwsEnv(region)

@@ -166,7 +166,9 @@ class FakeWix:
             "createdDate": _now(),
             "updatedDate": _now(),
         }
-        return httpx.Response(200, json={"orderPaymentRequest": self.requests[request_id], "orderPaymentRequestUrl": self.url_for(request_id)})
+        return httpx.Response(
+            200, json={"orderPaymentRequest": self.requests[request_id], "orderPaymentRequestUrl": self.url_for(request_id)}
+        )
 
     def _get(self, _body: dict[str, Any], id: str) -> httpx.Response:
         found = self.requests.get(id)
@@ -216,9 +218,7 @@ class FakeWix:
             filter_, offset = state["filter"], state["offset"]
         else:
             filter_, offset = query.get("filter", {}), 0
-        matches = sorted(
-            (r for r in self.requests.values() if _matches(r, filter_)), key=lambda r: r["createdDate"], reverse=True
-        )
+        matches = sorted((r for r in self.requests.values() if _matches(r, filter_)), key=lambda r: r["createdDate"], reverse=True)
         page = matches[offset : offset + limit]
         has_next = offset + limit < len(matches)
         cursor = base64.b64encode(json.dumps({"filter": filter_, "offset": offset + limit}).encode()).decode() if has_next else None

@@ -7,7 +7,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from payment_links.domain.contacts import Customer, mask_email, mask_phone, merge_customer, normalize_phone, reachable_channels
 from payment_links.domain.money import format_amount, has_more_precision_than
 from payment_links.domain.payment_request import EXPIRED, PAID, UNPAID, VOIDED, PaymentRequest, ReminderPlan, apply_status
@@ -19,8 +18,14 @@ NO_QUIET = QuietHours(time(0, 0), time(0, 0))
 
 def record(**overrides) -> PaymentRequest:
     fields = {
-        "id": "r1", "order_id": "o1", "amount": Decimal("10"), "currency": "USD", "title": "t",
-        "created_at": T0, "updated_at": T0, "reminders": ReminderPlan(schedule=["P1D"], next_at=T0 + timedelta(days=1)),
+        "id": "r1",
+        "order_id": "o1",
+        "amount": Decimal("10"),
+        "currency": "USD",
+        "title": "t",
+        "created_at": T0,
+        "updated_at": T0,
+        "reminders": ReminderPlan(schedule=["P1D"], next_at=T0 + timedelta(days=1)),
     }
     return PaymentRequest(**(fields | overrides))
 
@@ -48,7 +53,10 @@ def test_unknown_wix_status_is_ignored():
     assert r.status == UNPAID
 
 
-@pytest.mark.parametrize(("text", "expected"), [("P1D", timedelta(days=1)), ("PT12H", timedelta(hours=12)), ("P1W", timedelta(weeks=1)), ("P1DT30M", timedelta(days=1, minutes=30))])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("P1D", timedelta(days=1)), ("PT12H", timedelta(hours=12)), ("P1W", timedelta(weeks=1)), ("P1DT30M", timedelta(days=1, minutes=30))],
+)
 def test_durations_parse(text, expected):
     assert parse_duration(text) == expected
 
@@ -68,8 +76,16 @@ def test_schedule_must_increase():
 
 
 def _next(now, schedule=("P1D", "P3D", "P7D"), first_step=0, max_reminders=5, expires_at=None, quiet=NO_QUIET, tz="UTC"):
-    return next_reminder(created_at=T0, schedule=list(schedule), first_step=first_step, max_reminders=max_reminders,
-                         now=now, expires_at=expires_at, quiet_hours=quiet, tz=ZoneInfo(tz))
+    return next_reminder(
+        created_at=T0,
+        schedule=list(schedule),
+        first_step=first_step,
+        max_reminders=max_reminders,
+        now=now,
+        expires_at=expires_at,
+        quiet_hours=quiet,
+        tz=ZoneInfo(tz),
+    )
 
 
 def test_first_reminder_is_the_first_step_after_creation():
@@ -103,8 +119,16 @@ def test_quiet_hours_move_a_reminder_to_the_end_of_the_window_in_local_time():
 def test_evening_quiet_hours_move_to_next_morning():
     quiet = QuietHours(time(21, 0), time(8, 0))
     created = datetime(2026, 11, 2, 21, 30, tzinfo=UTC)  # 21:30 UTC = 22:30 in Berlin
-    upcoming = next_reminder(created_at=created, schedule=["P1D"], first_step=0, max_reminders=5, now=created,
-                             expires_at=None, quiet_hours=quiet, tz=ZoneInfo("Europe/Berlin"))
+    upcoming = next_reminder(
+        created_at=created,
+        schedule=["P1D"],
+        first_step=0,
+        max_reminders=5,
+        now=created,
+        expires_at=None,
+        quiet_hours=quiet,
+        tz=ZoneInfo("Europe/Berlin"),
+    )
     local = upcoming.due_at.astimezone(ZoneInfo("Europe/Berlin"))
     assert (local.date().day, local.time()) == (4, time(8, 0))
 
@@ -115,8 +139,9 @@ def test_quiet_hours_across_a_dst_change_still_end_at_local_eight():
     # DST ends in New York on 2026-11-01 at 02:00. Created 2026-10-31 06:00 local (EDT), due +1 day at
     # 2026-11-01 05:00 local (now EST): inside quiet hours, so 08:00 EST = 13:00 UTC.
     created = datetime(2026, 10, 31, 10, 0, tzinfo=UTC)
-    upcoming = next_reminder(created_at=created, schedule=["P1D"], first_step=0, max_reminders=5, now=created,
-                             expires_at=None, quiet_hours=quiet, tz=tz)
+    upcoming = next_reminder(
+        created_at=created, schedule=["P1D"], first_step=0, max_reminders=5, now=created, expires_at=None, quiet_hours=quiet, tz=tz
+    )
     assert upcoming.due_at == datetime(2026, 11, 1, 13, 0, tzinfo=UTC)
 
 
@@ -126,7 +151,10 @@ def test_masking_shows_only_what_identifies_nothing():
     assert mask_email(None) is None and mask_phone("") is None
 
 
-@pytest.mark.parametrize(("raw", "normalized"), [("+1 (555) 123-4567", "+15551234567"), ("0044 7700 900123", "+447700900123"), ("5551234567", None), ("+0123", None)])
+@pytest.mark.parametrize(
+    ("raw", "normalized"),
+    [("+1 (555) 123-4567", "+15551234567"), ("0044 7700 900123", "+447700900123"), ("5551234567", None), ("+0123", None)],
+)
 def test_phone_normalisation(raw, normalized):
     assert normalize_phone(raw) == normalized
 

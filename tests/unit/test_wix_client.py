@@ -7,7 +7,6 @@ import json
 import httpx
 import pytest
 import respx
-
 from payment_links.config import Settings
 from payment_links.wix.auth import ApiKeyAuth, OAuthAuth
 from payment_links.wix.client import WixClient
@@ -92,8 +91,12 @@ def test_retries_are_bounded(http):
 @respx.mock
 @pytest.mark.parametrize(
     ("status", "code", "error"),
-    [(404, "ORDER_PAYMENT_REQUEST_NOT_FOUND", WixNotFound), (428, "ORDER_PAYMENT_REQUEST_PAGE_NOT_FOUND", WixPreconditionFailed),
-     (400, None, WixRejected), (403, None, WixAuthError)],
+    [
+        (404, "ORDER_PAYMENT_REQUEST_NOT_FOUND", WixNotFound),
+        (428, "ORDER_PAYMENT_REQUEST_PAGE_NOT_FOUND", WixPreconditionFailed),
+        (400, None, WixRejected),
+        (403, None, WixAuthError),
+    ],
 )
 def test_errors_are_typed_with_wix_code_and_request_id(http, status, code, error):
     body = {"message": "m", "details": {"applicationError": {"code": code, "description": "d"}}} if code else {"message": "m"}
@@ -106,7 +109,9 @@ def test_errors_are_typed_with_wix_code_and_request_id(http, status, code, error
 
 @respx.mock
 def test_malformed_json_is_unavailable_and_retried(http):
-    route = respx.get(f"{BASE}/ecom/v1/orders/o1").mock(side_effect=[httpx.Response(200, content=b"{oops"), httpx.Response(200, json={"order": {"id": "o1"}})])
+    route = respx.get(f"{BASE}/ecom/v1/orders/o1").mock(
+        side_effect=[httpx.Response(200, content=b"{oops"), httpx.Response(200, json={"order": {"id": "o1"}})]
+    )
     assert api_key_client(http).get_order("o1").id == "o1"
     assert route.call_count == 2
 
@@ -127,6 +132,8 @@ def test_query_follows_cursors_and_sends_only_the_cursor_after_the_first_page(ht
 
 @respx.mock
 def test_order_number_may_be_an_integer_on_the_wire(http):
-    respx.get(f"{BASE}/ecom/v1/orders/o1").respond(json={"order": {"id": "o1", "number": 10042, "balanceSummary": {"balance": {"amount": "5.0"}}}})
+    respx.get(f"{BASE}/ecom/v1/orders/o1").respond(
+        json={"order": {"id": "o1", "number": 10042, "balanceSummary": {"balance": {"amount": "5.0"}}}}
+    )
     order = api_key_client(http).get_order("o1")
     assert order.number == "10042" and str(order.balance) == "5.0"

@@ -73,7 +73,7 @@ class RemindersInput(InputModel):
 class CreatePaymentRequestInput(InputModel):
     order_id: Text100
     external_id: Text100
-    amount: Decimal | None = Field(None, description="Decimal string, e.g. \"25.00\"; defaults to what is open on the order")
+    amount: Decimal | None = Field(None, description='Decimal string, e.g. "25.00"; defaults to what is open on the order')
     title: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
     description: Annotated[str, StringConstraints(max_length=300)] | None = None
     expiration_date: datetime | None = None
@@ -85,7 +85,7 @@ class CreatePaymentRequestInput(InputModel):
     @classmethod
     def _amount_is_decimal_text(cls, value: object) -> object:
         if isinstance(value, float):
-            raise ValueError("send the amount as a decimal string such as \"25.00\", not a JSON number")
+            raise ValueError('send the amount as a decimal string such as "25.00", not a JSON number')
         return value
 
     @field_validator("amount")

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import boto3
@@ -21,13 +21,13 @@ AWS_CONFIG = Config(
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
     with _lock:  # boto3's default session is not thread-safe while it builds clients
         return boto3.client(service, config=AWS_CONFIG)  # type: ignore[call-overload]
 
 
-@lru_cache(maxsize=None)
+@cache
 def table(name: str) -> Any:
     with _lock:
         return boto3.resource("dynamodb", config=AWS_CONFIG).Table(name)

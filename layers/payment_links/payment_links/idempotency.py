@@ -49,7 +49,7 @@ def _config() -> IdempotencyConfig:
         event_key_jmespath="externalId",
         payload_validation_jmespath="contentHash",
         expires_after_seconds=get_settings().idempotency_ttl_seconds,
-        response_hook=_mark_replayed,
+        response_hook=_mark_replayed,  # type: ignore[arg-type]
     )
 
 
@@ -57,9 +57,7 @@ def _config() -> IdempotencyConfig:
 def _idempotent_create() -> Callable[..., dict[str, Any]]:
     from payment_links.config import get_settings
 
-    persistence = DynamoDBPersistenceLayer(
-        table_name=get_settings().idempotency_table_name, boto3_client=aws.client("dynamodb")
-    )
+    persistence = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name, boto3_client=aws.client("dynamodb"))
 
     @idempotent_function(data_keyword_argument="payload", persistence_store=persistence, config=_config())
     def create(payload: dict[str, Any], deps: Dependencies) -> dict[str, Any]:

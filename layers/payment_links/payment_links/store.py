@@ -55,6 +55,11 @@ def due_shard(request_id: str) -> str:
     return f"DUE#{digest[0] % DUE_SHARDS}"
 
 
+def due_shards() -> list[str]:
+    """Every partition of the DueReminders index (see ``due_shard``)."""
+    return [f"DUE#{n}" for n in range(DUE_SHARDS)]
+
+
 def _iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 

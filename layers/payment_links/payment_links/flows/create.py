@@ -66,7 +66,7 @@ def create_payment_request(request: CreatePaymentRequestInput, deps: Dependencie
 
     customer = merge_customer(request.customer.to_customer() if request.customer else None, customer_from_order(order))
     reachable = reachable_channels(customer)
-    channels = list(request.channels) if request.channels else reachable
+    channels: list[str] = list(request.channels) if request.channels else reachable
     unreachable = [channel for channel in channels if channel not in reachable]
     if not channels or unreachable:
         raise errors.NoReachableChannel(
@@ -114,7 +114,9 @@ def create_payment_request(request: CreatePaymentRequestInput, deps: Dependencie
         channels=channels,
         reminders=ReminderPlan(
             enabled=reminders.enabled if reminders else deps.settings.reminders_enabled_by_default,
-            schedule=(reminders.schedule if reminders and reminders.schedule is not None else list(deps.settings.default_reminder_schedule)),
+            schedule=(
+                reminders.schedule if reminders and reminders.schedule is not None else list(deps.settings.default_reminder_schedule)
+            ),
         ),
         content_hash=content_hash,
     )
@@ -175,17 +177,16 @@ def _check_order_payable(order: Order) -> None:
 
 
 def _open_requests(others: list[OrderPaymentRequest]) -> list[dict[str, str | None]]:
-    return [
-        {"id": opr.id, "amount": str(opr.amount.amount), "title": opr.title, "externalId": opr.source.external_id}
-        for opr in others
-    ]
+    return [{"id": opr.id, "amount": str(opr.amount.amount), "title": opr.title, "externalId": opr.source.external_id} for opr in others]
 
 
 def _amount_to_request(request: CreatePaymentRequestInput, order: Order, others: list[OrderPaymentRequest]) -> Decimal:
     """The caller's amount, or by default what is still open: the order's balance less its UNPAID requests
     (Wix does not count an unpaid request against the balance, so the buyer would be asked twice)."""
     open_amount = order.balance - sum((opr.amount.amount for opr in others), Decimal("0"))
-    details = [{"orderBalance": str(order.balance), "openAmount": str(max(open_amount, Decimal("0"))), "openRequests": _open_requests(others)}]
+    details = [
+        {"orderBalance": str(order.balance), "openAmount": str(max(open_amount, Decimal("0"))), "openRequests": _open_requests(others)}
+    ]
     if request.amount is None:
         if open_amount <= 0:
             raise errors.AmountExceedsBalance(

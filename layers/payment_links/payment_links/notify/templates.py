@@ -46,7 +46,7 @@ def render_email(record: PaymentRequest, url: str, kind: str, store_name: str, u
     text = "\n".join(lines)
 
     html_parts = [
-        "<!doctype html><html><body style=\"font-family:sans-serif;max-width:560px\">",
+        '<!doctype html><html><body style="font-family:sans-serif;max-width:560px">',
         f"<p>{escape(_greeting(record))}</p>",
         f"<p>{escape(lead)} for {escape(_order_label(record))} at {escape(store_name)}:</p>",
         f"<p><strong>{escape(record.title)}</strong><br>{escape(amount)}</p>",
@@ -56,13 +56,12 @@ def render_email(record: PaymentRequest, url: str, kind: str, store_name: str, u
     if record.expiration_date:
         html_parts.append(f"<p>The link is valid until {record.expiration_date:%Y-%m-%d %H:%M} UTC.</p>")
     html_parts.append(
-        f"<p><a href=\"{escape(url, quote=True)}\" style=\"background:#116dff;color:#fff;padding:10px 18px;"
-        "border-radius:4px;text-decoration:none\">Pay now</a></p>"
+        f'<p><a href="{escape(url, quote=True)}" style="background:#116dff;color:#fff;padding:10px 18px;'
+        'border-radius:4px;text-decoration:none">Pay now</a></p>'
     )
     if unsubscribe_url:
         html_parts.append(
-            f"<p style=\"font-size:12px;color:#666\"><a href=\"{escape(unsubscribe_url, quote=True)}\">"
-            "Stop reminders for this payment</a></p>"
+            f'<p style="font-size:12px;color:#666"><a href="{escape(unsubscribe_url, quote=True)}">Stop reminders for this payment</a></p>'
         )
     html_parts.append("</body></html>")
     return Email(subject=subject, text=text, html="".join(html_parts))
