@@ -65,7 +65,8 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(RequestValidationError)
     def validation_error(exc: RequestValidationError) -> Response:
         details = _field_errors(exc)
-        malformed = any(d.get("type") in ("json_invalid", "model_attributes_type") and not d["field"] for d in details)
+        # A body that is not JSON at all: pydantic puts the decode error at ("body", <offset>), hence no field check.
+        malformed = any(d.get("type") == "json_invalid" or (d.get("type") == "model_attributes_type" and not d["field"]) for d in details)
         return error_response(
             400 if malformed else 422,
             "VALIDATION_FAILED",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from payment_links.wix.models import Order
+if TYPE_CHECKING:  # annotation only: the webhook's cold start should not build every Wix model
+    from payment_links.wix.models import Order
 
 EMAIL = "EMAIL"
 SMS = "SMS"

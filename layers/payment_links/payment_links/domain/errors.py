@@ -77,3 +77,31 @@ class ConfigurationError(DomainError):
     """The deployment is misconfigured (e.g. Wix refuses our credentials): the operator must act."""
 
     code = "WIX_AUTH_FAILED"
+
+
+class InvalidSignature(DomainError):
+    """A webhook body that does not verify as a token signed by the Wix app's key."""
+
+    code = "INVALID_SIGNATURE"
+
+
+class MalformedWebhook(DomainError):
+    """A webhook body that is not a JWT, or a verified event we cannot read."""
+
+    code = "MALFORMED_WEBHOOK"
+
+
+class PayloadTooLarge(DomainError):
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class WebhookNotConfigured(DomainError):
+    """No usable Wix webhook public key is configured: the operator must set it (Wix retries meanwhile)."""
+
+    code = "WEBHOOK_NOT_CONFIGURED"
+
+
+class InvalidUnsubscribeLink(DomainError):
+    """An unsubscribe link whose token is forged, altered or truncated."""
+
+    code = "INVALID_UNSUBSCRIBE_LINK"

@@ -93,6 +93,8 @@ class PaymentRequest(CamelModel):
     last_event_sequence: int | None = None
     # Outbox flag: set with the PAID transition, cleared once PaymentRequestPaid is on the bus.
     paid_event_pending: bool = False
+    # Who may put it: a short lease taken by a conditional write, so concurrent deliveries publish once.
+    paid_event_lease_until: datetime | None = None
     version: int = 0
 
     @property

@@ -1,0 +1,134 @@
+"""Webhook function: ``POST /webhooks/wix`` verifies Wix's signed event and applies it exactly once.
+
+Thin by design: size check and base64 here, everything else in ``payment_links.flows.webhook``.
+Lean on purpose: Wix waits 1250 ms, cold start included. This module imports only what verification,
+the store and the bus need; the Wix HTTP client (httpx, stamina, credentials) is loaded only for an
+event about a request we never stored.
+"""
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from payment_links import aws
+from payment_links.config import Settings, get_settings
+from payment_links.domain import errors
+from payment_links.flows import webhook as flow
+from payment_links.http import register_error_handlers
+from payment_links.store import PaymentRequestStore
+
+if TYPE_CHECKING:
+    from payment_links.wix.client import WixClient
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = APIGatewayRestResolver()
+register_error_handlers(app)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class WebhookDependencies:
+    """The part of ``payment_links.deps.Dependencies`` this function uses, without the notifier's clients.
+
+    Built per invocation from process-wide clients (``payment_links.aws``), so it costs nothing warm.
+    """
+
+    settings: Settings
+    store: PaymentRequestStore
+    events: Any
+    clock: Callable[[], datetime] = field(default=_utc_now)
+
+    @cached_property
+    def wix(self) -> "WixClient":
+        from payment_links.deps import wix_auth_from_secrets
+        from payment_links.wix.client import WixClient, get_http_client
+
+        return WixClient(get_http_client(self.settings), wix_auth_from_secrets(self.settings), self.settings)
+
+
+def dependencies() -> WebhookDependencies:
+    settings = get_settings()
+    store = PaymentRequestStore(aws.table(settings.table_name), settings.terminal_record_ttl_days)
+    return WebhookDependencies(settings=settings, store=store, events=aws.client("events"))
+
+
+def _count(name: str, dimension: tuple[str, str] | None = None) -> None:
+    """Count one; with a dimension, also once more under it (the total feeds alarms, the split dashboards)."""
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    if dimension is None:
+        return
+    with single_metric(
+        name=name, unit=MetricUnit.Count, value=1, namespace=metrics.namespace, default_dimensions=metrics.default_dimensions
+    ) as metric:
+        metric.add_dimension(name=dimension[0], value=dimension[1])
+
+
+def _raw_body(max_bytes: int) -> str:
+    """The body exactly as Wix sent it (API Gateway base64-encodes it for binary media types)."""
+    event = app.current_event
+    body = event.body or ""
+    size = len(body) * 3 // 4 if event.is_base64_encoded else len(body.encode())
+    if size > max_bytes:
+        raise errors.PayloadTooLarge(f"The body is larger than {max_bytes} bytes.", details=[{"reason": "too_large"}])
+    if not event.is_base64_encoded:
+        return body
+    try:
+        return base64.b64decode(body, validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise errors.MalformedWebhook("The body is not a JWT.", details=[{"reason": "malformed"}]) from exc
+
+
+@app.post("/webhooks/wix")
+@tracer.capture_method
+def receive_wix_webhook() -> dict[str, Any]:
+    deps = dependencies()
+    try:
+        body = _raw_body(deps.settings.webhook_max_body_bytes)
+        result = flow.receive_webhook(body, deps)
+    except (errors.InvalidSignature, errors.MalformedWebhook, errors.PayloadTooLarge) as exc:
+        reason = exc.details[0]["reason"] if exc.details else exc.code
+        if reason == "unreadable":
+            _count("WebhookVerified")  # signed by Wix, but its content is not what Wix documents
+        _count("WebhookRejected", ("reason", reason))
+        raise
+    except Exception:
+        _count("WebhookFailed")  # Wix delivers again; an alarm on this metric catches a persistent failure
+        raise
+    _count("WebhookVerified")
+    if result.outcome == flow.DUPLICATE:
+        _count("WebhookDuplicate")
+    elif result.outcome == flow.APPLIED:
+        _count("WebhookApplied", ("kind", result.kind or "unknown"))
+    else:
+        _count("WebhookNotApplied", ("outcome", result.outcome))
+    return {"received": True, "outcome": result.outcome}
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
+
+
+try:  # Lambda SnapStart: build the AWS clients (service models load slowly) before the snapshot is taken
+    from snapshot_restore_py import register_before_snapshot  # type: ignore[import-not-found]
+except ImportError:  # not on Lambda, or a runtime without SnapStart
+    register_before_snapshot = None
+
+if register_before_snapshot is not None:
+    register_before_snapshot(dependencies)

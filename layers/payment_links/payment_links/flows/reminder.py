@@ -1,0 +1,259 @@
+"""Sending one due reminder: the checks before it, the claim that makes it happen once, the record after it.
+
+Order of checks (cheapest and most final first): still due → not past its expiry → outside the customer's
+quiet hours → a channel that has not opted out → UNPAID at Wix (a missed webhook is reconciled here) →
+a fresh URL. Then the reminder is claimed with a conditional write that advances the record to its next
+step, and only the sweep whose write wins sends: two overlapping sweeps never send the same reminder twice.
+A send that reaches nobody hands the step back and counts a failure; at the cap the reminders stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from aws_lambda_powertools import Logger
+
+from payment_links.deps import Dependencies
+from payment_links.domain import errors
+from payment_links.domain.contacts import EMAIL, SMS, reachable_channels
+from payment_links.domain.payment_request import (
+    KIND_REMINDER,
+    SEND_SENT,
+    TERMINAL_STATUSES,
+    UNPAID,
+    PaymentRequest,
+    ReminderPlan,
+)
+from payment_links.domain.reminders import quiet_hours_of, schedule_next, zone
+from payment_links.flows.delivery import fresh_url, status_at_wix
+from payment_links.store import StaleRecord
+from payment_links.unsubscribe_token import unsubscribe_url
+
+logger = Logger(child=True)
+
+SENT = "SENT"
+SKIPPED = "SKIPPED"
+FAILED = "FAILED"
+
+# Skip reasons (also the values of ReminderPlan.stopped_reason where the skip stops the reminders).
+NOT_DUE = "NOT_DUE"  # another sweep (or a payment) got there first
+ALREADY_SENT = "ALREADY_SENT"
+QUIET_HOURS = "QUIET_HOURS"
+EXPIRED = "EXPIRED"
+OPTED_OUT = "OPTED_OUT"
+NOT_FOUND_AT_WIX = "NOT_FOUND_AT_WIX"
+TOO_MANY_FAILURES = "TOO_MANY_FAILURES"
+
+# Failures of the outside world rather than of this request: not counted against the request's cap
+# (an hour of Wix outage must not end every customer's reminders), and they tell the sweep to back off.
+SYSTEMIC_FAILURES = (errors.WixUnavailable, errors.ConfigurationError)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: str
+    reason: str | None = None
+    systemic: bool = False
+
+
+def send_due_reminder(request_id: str, deps: Dependencies, now: datetime) -> Outcome:
+    """Send the due reminder of one request, or say why not. Never raises."""
+    try:
+        return _send_due_reminder(request_id, deps, now)
+    except SYSTEMIC_FAILURES as exc:
+        logger.warning("reminder deferred", extra={"payment_request_id": request_id, "error_code": exc.code})
+        return Outcome(FAILED, exc.code, systemic=True)
+    except Exception as exc:
+        # Only the type: messages of AWS and Wix errors can quote contact details.
+        reason = getattr(exc, "code", None) or type(exc).__name__
+        logger.warning("reminder failed", extra={"payment_request_id": request_id, "error": reason})
+        try:
+            _count_failure(request_id, deps, now, reason)
+        except Exception:
+            logger.exception("could not record a reminder failure", extra={"payment_request_id": request_id})
+        return Outcome(FAILED, reason)
+
+
+def _send_due_reminder(request_id: str, deps: Dependencies, now: datetime) -> Outcome:
+    record = deps.store.get(request_id)
+    if record is None or not _is_due(record, now):
+        return Outcome(SKIPPED, NOT_DUE)
+    plan = record.reminders
+    due_at, step = plan.next_at, plan.next_step
+    assert due_at is not None
+
+    if record.expiration_date is not None and record.expiration_date <= now:
+        _stop(record, due_at, EXPIRED, now, deps)
+        return Outcome(SKIPPED, EXPIRED)
+
+    tz = zone(record.customer.time_zone, deps.settings.default_time_zone)
+    allowed_at = quiet_hours_of(deps.settings).move_out(now, tz)
+    if allowed_at != now:
+        _postpone(record, due_at, allowed_at, now, deps)
+        return Outcome(SKIPPED, QUIET_HOURS)
+
+    channels = _reminder_channels(record, due_at, now, deps)
+    if not channels:
+        return Outcome(SKIPPED, OPTED_OUT)
+
+    try:
+        found = status_at_wix(request_id, deps, now)
+    except errors.PaymentRequestNotFound:
+        _stop(record, due_at, NOT_FOUND_AT_WIX, now, deps)
+        return Outcome(SKIPPED, NOT_FOUND_AT_WIX)
+    if found.status in TERMINAL_STATUSES:
+        return Outcome(SKIPPED, found.status)  # reconciled by status_at_wix
+    if found.status != UNPAID:
+        # A status this code does not know (the API is a preview): count it, so the cap ends the retries.
+        _count_failure(request_id, deps, now, f"WIX_STATUS_{found.status}")
+        return Outcome(FAILED, f"WIX_STATUS_{found.status}")
+    url = fresh_url(request_id, deps)
+    link = unsubscribe_url(request_id, EMAIL, deps.settings) if EMAIL in channels else None
+
+    before = plan.model_copy()
+    claimed = _claim(record, due_at, step, now, deps)
+    if claimed is None:
+        return Outcome(SKIPPED, ALREADY_SENT)
+    notifications = deps.notifier.send(claimed, url, KIND_REMINDER, channels, now, unsubscribe_url=lambda _record: link)
+    delivered = [n.channel for n in notifications if n.status == SEND_SENT]
+    after = claimed.reminders.model_copy()
+
+    def record_outcome(current: PaymentRequest) -> bool:
+        current.notifications.extend(notifications)
+        current.url = url
+        if delivered:
+            current.reminders.failures = 0
+            current.record(now, "REMINDER_SENT", detail=f"step {step + 1}: {','.join(delivered)}")
+            return True
+        if current.reminders == after:
+            # Nobody got it: hand the step back so the next run retries it.
+            current.reminders = before.model_copy()
+            current.last_sent_at = record.last_sent_at
+        _add_failure(current, now, "NOT_DELIVERED", deps)
+        return True
+
+    _change(claimed, record_outcome, deps)
+    if not delivered:
+        return Outcome(FAILED, "NOT_DELIVERED")
+    logger.info("reminder sent", extra={"payment_request_id": request_id, "step": step + 1, "channels": delivered})
+    return Outcome(SENT)
+
+
+def _change(record: PaymentRequest, change: Callable[[PaymentRequest], bool], deps: Dependencies) -> PaymentRequest | None:
+    """``store.update`` starting from the copy in hand: one read fewer per write while nobody else writes;
+    on a version conflict it reads again and re-applies ``change`` (which re-checks its own condition)."""
+    current = record.model_copy(deep=True)
+    if not change(current):
+        return current
+    try:
+        return deps.store.save(current)
+    except StaleRecord:
+        return deps.store.update(record.id, change)
+
+
+def _is_due(record: PaymentRequest, now: datetime) -> bool:
+    plan = record.reminders
+    return (
+        record.status == UNPAID
+        and record.deleted_at is None
+        and plan.enabled
+        and plan.next_at is not None
+        and plan.next_at <= now
+    )
+
+
+def _still_at(record: PaymentRequest, due_at: datetime) -> bool:
+    """The record still waits for the reminder we looked at (no other sweep, payment or opt-out moved it)."""
+    return record.status == UNPAID and record.reminders.next_at == due_at
+
+
+def _reminder_channels(record: PaymentRequest, due_at: datetime, now: datetime, deps: Dependencies) -> list[str]:
+    """The channels this reminder may use. A phone on SNS's opted-out list is recorded as opted out; when no
+    channel is left the reminders stop, and the record says why."""
+    reachable = reachable_channels(record.customer)
+    wanted = [c for c in (record.channels or reachable) if c in reachable and c not in record.opted_out_channels]
+    newly_opted_out = []
+    if SMS in wanted and record.customer.phone and deps.notifier.sms_opted_out(record.customer.phone):
+        wanted.remove(SMS)
+        newly_opted_out.append(SMS)
+    if not newly_opted_out and wanted:
+        return wanted
+
+    def change(current: PaymentRequest) -> bool:
+        if not _still_at(current, due_at):
+            return False
+        for channel in newly_opted_out:
+            if channel not in current.opted_out_channels:
+                current.opted_out_channels.append(channel)
+                current.record(now, "OPTED_OUT", detail=f"{channel}: the number is on the SMS opted-out list")
+        if not wanted:
+            current.stop_reminders(OPTED_OUT)
+            current.record(now, "REMINDERS_STOPPED", detail="every channel opted out")
+        return True
+
+    _change(record, change, deps)
+    return wanted
+
+
+def _claim(record: PaymentRequest, due_at: datetime, step: int, now: datetime, deps: Dependencies) -> PaymentRequest | None:
+    """Advance the record past this step with a version-checked write; None when another sweep did."""
+    won = [False]
+
+    def claim(current: PaymentRequest) -> bool:
+        won[0] = _still_at(current, due_at) and current.reminders.next_step == step
+        if not won[0]:
+            return False
+        current.reminders.sent += 1
+        current.last_sent_at = now
+        schedule_next(current, deps.settings, now, first_step=step + 1)
+        return True
+
+    updated = _change(record, claim, deps)
+    return updated if won[0] else None
+
+
+def _postpone(record: PaymentRequest, due_at: datetime, allowed_at: datetime, now: datetime, deps: Dependencies) -> None:
+    def change(current: PaymentRequest) -> bool:
+        if not _still_at(current, due_at):
+            return False
+        if current.expiration_date is not None and allowed_at >= current.expiration_date:
+            current.stop_reminders(EXPIRED)
+        else:
+            current.reminders.next_at = allowed_at
+        return True
+
+    _change(record, change, deps)
+
+
+def _stop(record: PaymentRequest, due_at: datetime, reason: str, now: datetime, deps: Dependencies) -> None:
+    def change(current: PaymentRequest) -> bool:
+        if not _still_at(current, due_at):
+            return False
+        current.stop_reminders(reason)
+        current.record(now, "REMINDERS_STOPPED", detail=reason)
+        return True
+
+    _change(record, change, deps)
+
+
+def _add_failure(record: PaymentRequest, now: datetime, reason: str, deps: Dependencies) -> None:
+    plan: ReminderPlan = record.reminders
+    plan.failures += 1
+    record.record(now, "REMINDER_FAILED", detail=reason)
+    if plan.failures >= deps.settings.reminder_max_failures and plan.next_at is not None:
+        record.stop_reminders(TOO_MANY_FAILURES)
+        record.record(now, "REMINDERS_STOPPED", detail=TOO_MANY_FAILURES)
+
+
+def _count_failure(request_id: str, deps: Dependencies, now: datetime, reason: str) -> None:
+    """Count a failure of the still-due reminder; it stays due, so the next run retries it."""
+
+    def change(current: PaymentRequest) -> bool:
+        if not _is_due(current, now):
+            return False
+        _add_failure(current, now, reason, deps)
+        return True
+
+    deps.store.update(request_id, change)

@@ -1,0 +1,229 @@
+"""Resending a payment link on request: by our request id, or the seed's lost-link flow by order.
+
+The cooldown is enforced by a conditional write: a resend first claims the request's send slot (sets
+``last_sent_at`` with a version-checked write) and only the claimant sends, so any number of concurrent
+resends inside the cooldown send once. A claim whose send never happened (Wix unavailable, every channel
+failed) is handed back, so the caller can retry at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from aws_lambda_powertools import Logger
+
+from payment_links.api_models import LostLinkResendInput
+from payment_links.deps import Dependencies
+from payment_links.domain import errors
+from payment_links.domain.contacts import EMAIL, Customer, customer_from_order, merge_customer, reachable_channels
+from payment_links.domain.payment_request import (
+    KIND_RESEND,
+    ORIGIN_EXTERNAL,
+    SEND_SENT,
+    UNPAID,
+    PaymentRequest,
+    ReminderPlan,
+)
+from payment_links.flows.delivery import channels_to_use, fresh_url, not_payable, status_at_wix
+from payment_links.flows.wix_errors import wix_errors_as_domain
+from payment_links.store import ClaimTaken, RecordExists
+from payment_links.unsubscribe_token import unsubscribe_url
+from payment_links.wix.models import Order, OrderPaymentRequest
+
+logger = Logger(child=True)
+
+# A lost-link call sends at most this many of an order's unpaid requests (newest first).
+MAX_LOST_LINKS = 10
+
+
+def resend_payment_request(request_id: str, channels: Sequence[str] | None, deps: Dependencies) -> PaymentRequest:
+    """Confirm with Wix that the request is still UNPAID, get its URL again and send it."""
+    record = deps.store.get(request_id)
+    if record is None:
+        raise errors.PaymentRequestNotFound(f"No payment request {request_id}.")
+    if record.is_terminal:
+        raise not_payable(request_id, record.status)
+    chosen = channels_to_use(record, channels)
+    return _send_again(request_id, chosen, deps, confirm_at_wix=True)
+
+
+def resend_lost_links(order_id: str, request: LostLinkResendInput, deps: Dependencies) -> list[PaymentRequest]:
+    """Query Wix for the order's UNPAID requests (newest first, optionally one externalId) and send each again.
+
+    Requests created outside this product are adopted into the store (reminders off) so their sends are
+    recorded and the cooldown applies; their contact details come from the body, else the order's buyer.
+    """
+    with wix_errors_as_domain(not_found=errors.OrderNotFound):
+        unpaid = deps.wix.unpaid_for_order(order_id)
+    if request.external_id:
+        unpaid = [opr for opr in unpaid if opr.source.external_id == request.external_id]
+    unpaid.sort(key=lambda opr: opr.created_date.timestamp() if opr.created_date else 0.0, reverse=True)
+    if not unpaid:
+        raise errors.NoUnpaidPaymentRequest(
+            "Wix has no UNPAID payment request for this order" + (" with this externalId." if request.external_id else "."),
+            details=[{"orderId": order_id, **({"externalId": request.external_id} if request.external_id else {})}],
+        )
+
+    given = request.customer.to_customer() if request.customer else None
+    order: Order | None = None
+    sent: list[PaymentRequest] = []
+    cooling: list[errors.ResendCooldown] = []
+    for opr in unpaid[:MAX_LOST_LINKS]:
+        record = deps.store.get(opr.id)
+        if record is None:
+            if order is None:
+                with wix_errors_as_domain(not_found=errors.OrderNotFound):
+                    order = deps.wix.get_order(order_id)
+            record = _adopt(opr, order, merge_customer(given, customer_from_order(order)), request.channels, deps)
+        elif record.is_terminal:
+            continue  # our record learned of the payment/expiry after Wix built this page of results
+        customer = merge_customer(given, record.customer) if given else None
+        chosen = channels_to_use(record.model_copy(update={"customer": customer}) if customer else record, request.channels)
+        try:
+            sent.append(_send_again(opr.id, chosen, deps, confirm_at_wix=False, customer=customer))
+        except errors.ResendCooldown as cooldown:
+            cooling.append(cooldown)
+    if not sent and cooling:
+        raise min(cooling, key=lambda exc: exc.retry_after or 0)
+    if not sent:
+        raise errors.NoUnpaidPaymentRequest("Every UNPAID request of this order has meanwhile been paid, expired or voided.")
+    return sent
+
+
+# ---- one send -------------------------------------------------------------------------------------
+
+
+def _send_again(
+    request_id: str, channels: list[str], deps: Dependencies, confirm_at_wix: bool, customer: Customer | None = None
+) -> PaymentRequest:
+    now = deps.clock()
+    record, previous = _claim_send_slot(request_id, now, deps, customer)
+    try:
+        if confirm_at_wix:
+            found = status_at_wix(request_id, deps, now)
+            if found.status != UNPAID:
+                raise not_payable(request_id, found.status)
+        url = fresh_url(request_id, deps)
+    except errors.NotPayable:
+        raise  # the request is final: the slot no longer matters
+    except Exception:
+        _hand_back_slot(request_id, now, previous, deps)
+        raise
+    notifications = deps.notifier.send(record, url, KIND_RESEND, channels, now, unsubscribe_url=_unsubscribe_link(deps))
+    delivered = [n.channel for n in notifications if n.status == SEND_SENT]
+
+    def record_outcome(current: PaymentRequest) -> bool:
+        current.notifications.extend(notifications)
+        current.url = url
+        if delivered:
+            current.record(now, "LINK_RESENT", detail=",".join(delivered))
+        else:
+            current.record(now, "LINK_NOT_SENT", detail="resend")
+            if current.last_sent_at == now:
+                current.last_sent_at = previous  # nothing reached the customer: let them retry now
+        return True
+
+    updated = deps.store.update(request_id, record_outcome)
+    logger.info("payment link resent", extra={"payment_request_id": request_id, "channels": delivered})
+    return updated or record
+
+
+def _claim_send_slot(
+    request_id: str, now: datetime, deps: Dependencies, customer: Customer | None
+) -> tuple[PaymentRequest, datetime | None]:
+    """Take the request's send slot with a version-checked write; returns the claimed record and the
+    ``last_sent_at`` it replaced."""
+    cooldown = deps.settings.resend_cooldown_seconds
+    replaced: list[datetime | None] = []
+
+    def claim(record: PaymentRequest) -> bool:
+        if record.is_terminal:
+            raise not_payable(request_id, record.status)
+        if cooldown and record.last_sent_at is not None:
+            wait = cooldown - (now - record.last_sent_at).total_seconds()
+            if wait > 0:
+                raise errors.ResendCooldown(
+                    f"The link of this request was sent less than {cooldown} seconds ago; retry later.",
+                    details=[{"paymentRequestId": request_id, "lastSentAt": record.last_sent_at.isoformat()}],
+                    retry_after=min(math.ceil(wait), cooldown),
+                )
+        replaced[:] = [record.last_sent_at]
+        record.last_sent_at = now
+        if customer is not None:
+            record.customer = customer
+        return True
+
+    claimed = deps.store.update(request_id, claim)
+    if claimed is None:
+        raise errors.PaymentRequestNotFound(f"No payment request {request_id}.")
+    return claimed, replaced[0]
+
+
+def _hand_back_slot(request_id: str, claimed_at: datetime, previous: datetime | None, deps: Dependencies) -> None:
+    def release(record: PaymentRequest) -> bool:
+        if record.last_sent_at != claimed_at:
+            return False
+        record.last_sent_at = previous
+        return True
+
+    deps.store.update(request_id, release)
+
+
+def _unsubscribe_link(deps: Dependencies) -> Callable[[PaymentRequest], str | None]:
+    """Resent e-mails carry the opt-out link too while reminders are still coming."""
+
+    def link(record: PaymentRequest) -> str | None:
+        if not (record.reminders.enabled and record.reminders.next_at):
+            return None
+        return unsubscribe_url(record.id, EMAIL, deps.settings)
+
+    return link
+
+
+def _adopt(
+    opr: OrderPaymentRequest, order: Order, customer: Customer, requested: Sequence[str] | None, deps: Dependencies
+) -> PaymentRequest:
+    """Store a request created at Wix by someone else, so its sends are recorded. No reminders for it:
+    its creator never asked us to chase it."""
+    if not reachable_channels(customer):
+        raise errors.NoReachableChannel(
+            "The payment request was created outside this product and neither the body nor the order gives an "
+            "e-mail address or phone number: send `customer`.",
+            details=[{"field": "customer", "paymentRequestId": opr.id}],
+        )
+    now = deps.clock()
+    record = PaymentRequest(
+        id=opr.id,
+        order_id=opr.order_id,
+        order_number=opr.order_number or order.number,
+        external_id=opr.source.external_id,
+        status=UNPAID,
+        amount=opr.amount.amount,
+        currency=opr.currency or order.currency,
+        title=opr.title or "Payment request",
+        description=opr.description,
+        expiration_date=opr.expiration_date,
+        created_at=opr.created_date or now,
+        updated_at=now,
+        origin=ORIGIN_EXTERNAL,
+        customer=customer,
+        channels=list(requested) if requested else reachable_channels(customer),
+        reminders=ReminderPlan(enabled=False, stopped_reason="CREATED_OUTSIDE"),
+    )
+    record.record(now, "ADOPTED", detail="lost-link resend")
+    try:
+        return deps.store.create(record)
+    except RecordExists:
+        pass  # adopted concurrently (another resend or a webhook): use theirs
+    except ClaimTaken:
+        # Another of our requests holds this externalId; keep the adopted one without claiming it.
+        record.external_id = None
+        try:
+            return deps.store.create(record)
+        except RecordExists:
+            pass
+    stored = deps.store.get(opr.id)
+    assert stored is not None
+    return stored

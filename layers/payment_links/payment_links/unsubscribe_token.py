@@ -1,0 +1,91 @@
+"""Signed unsubscribe tokens: the capability in a reminder e-mail's "stop reminders" link.
+
+A token names one payment request and one channel and carries an HMAC-SHA256 over both, keyed with the
+secret named by ``Settings.unsubscribe_secret_name``. It grants nothing but that opt-out, so it does not
+expire; it reveals the request id, never a contact detail.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from aws_lambda_powertools.utilities import parameters
+
+from payment_links.config import Settings
+from payment_links.domain.contacts import ALL_CHANNELS
+from payment_links.secrets import get_secret_text
+
+VERSION = "v1"
+MAX_TOKEN_CHARS = 400
+# Domain separation: the same key must never sign anything that could be replayed as an opt-out.
+_PURPOSE = b"payment-links/unsubscribe/"
+
+
+@dataclass(frozen=True)
+class UnsubscribeClaim:
+    request_id: str
+    channel: str
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signature(payload: bytes, key: bytes) -> bytes:
+    return hmac.new(key, _PURPOSE + payload, hashlib.sha256).digest()
+
+
+def make_token(request_id: str, channel: str, key: bytes) -> str:
+    payload = f"{VERSION}:{request_id}:{channel}".encode()
+    return f"{_b64(payload)}.{_b64(_signature(payload, key))}"
+
+
+def read_token(token: str, key: bytes) -> UnsubscribeClaim | None:
+    """The claim of a genuine token, or None for anything forged, altered, truncated or malformed."""
+    if not token or len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
+        return None
+    encoded_payload, encoded_signature = token.split(".")
+    try:
+        payload, signature = _unb64(encoded_payload), _unb64(encoded_signature)
+    except ValueError:
+        return None
+    if not hmac.compare_digest(signature, _signature(payload, key)):
+        return None
+    version, _, rest = payload.decode(errors="replace").partition(":")
+    request_id, _, channel = rest.rpartition(":")
+    if version != VERSION or not request_id or channel not in ALL_CHANNELS:
+        return None
+    return UnsubscribeClaim(request_id=request_id, channel=channel)
+
+
+def signing_key(settings: Settings) -> bytes:
+    return get_secret_text(settings.unsubscribe_secret_name).encode()
+
+
+def unsubscribe_url(request_id: str, channel: str, settings: Settings) -> str | None:
+    """The public opt-out link for one request and channel; None when no base URL is configured."""
+    base_url = api_base_url(settings)
+    if not base_url:
+        return None
+    token = make_token(request_id, channel, signing_key(settings))
+    return f"{base_url.rstrip('/')}/unsubscribe/{quote(token, safe='.-_')}"
+
+
+def api_base_url(settings: Settings) -> str:
+    """The API's base URL, or ``ssm:<parameter name>`` naming an SSM parameter that holds it (cached).
+
+    Deployed, it is the parameter: the API references every function, so the template cannot also hand the
+    functions the API's URL (CloudFormation refuses the circular dependency).
+    """
+    configured = settings.unsubscribe_base_url
+    if configured.startswith("ssm:"):
+        return str(parameters.get_parameter(configured.removeprefix("ssm:"), max_age=settings.secrets_max_age))
+    return configured

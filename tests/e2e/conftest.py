@@ -1,0 +1,58 @@
+"""The whole local stack, started once for the e2e package on free ports, and clients that drive it over HTTP.
+
+Package-scoped rather than session-scoped: the stack sets the process environment for the in-process
+handlers (moto's endpoint, the sandbox's URL), and that must be undone before other packages' tests run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from local.stack import LocalStack, StackConfig
+
+from .support import API_KEY, Stack
+
+
+@pytest.fixture(scope="package")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    config = StackConfig(
+        api_port=0,
+        moto_port=0,
+        sandbox_port=0,
+        state_dir=tmp_path_factory.mktemp("local-state"),
+        schedule=False,  # sweeps run only when a test asks, through POST /_local/sweep
+        sandbox_options={"webhook_retry_delays_seconds": (0.05, 0.1), "webhook_shuffle_window_seconds": 0.3},
+    )
+    with LocalStack(config) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="package")
+def state_dir(local_stack: LocalStack) -> Path:
+    return local_stack.config.state_dir
+
+
+@pytest.fixture(scope="package")
+def stack(local_stack: LocalStack) -> Iterator[Stack]:
+    with (
+        httpx.Client(base_url=local_stack.api_url, headers={"x-api-key": API_KEY}, timeout=30) as api,
+        httpx.Client(base_url=local_stack.api_url, timeout=30) as anonymous,
+        httpx.Client(base_url=local_stack.sandbox_url, timeout=30) as sandbox,
+    ):
+        yield Stack(api, anonymous, sandbox)
+
+
+@pytest.fixture(autouse=True)
+def sandbox_defaults(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test leaves the shared sandbox as it found it: normal delivery, no faults, the page published."""
+    yield
+    if "stack" not in request.fixturenames:
+        return
+    stack: Stack = request.getfixturevalue("stack")
+    stack.set_webhook_policy()
+    stack.sandbox.delete("/_sandbox/faults")
+    stack.sandbox.put("/_sandbox/site", json={"paymentPagePublished": True})

@@ -1,0 +1,1 @@
+"""Checks on ``template.yaml``: our rules over the template as CloudFormation sees it, and a deployment into moto."""
