@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-fast lint run demo build bench clean
+.PHONY: venv browser test test-fast lint check-template run demo build bench clean
 
 $(STAMP): requirements-dev.txt layers/payment_links/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,8 +14,23 @@ $(STAMP): requirements-dev.txt layers/payment_links/requirements.txt
 
 venv: $(STAMP)
 
-test: $(STAMP)
+# Debian's headless Chromium for the one browser test (no-op when it is already installed).
+browser:
+	bash .ci/setup-browser.sh
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered -q
+
+CHECKOV_STAMP := .venv-checkov/.installed
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
+# Offline deployability checks: cfn-lint, checkov (no network), and our own rules over the translated template.
+check-template: $(STAMP) $(CHECKOV_STAMP)
+	$(BIN)/cfn-lint template.yaml
+	BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false .venv-checkov/bin/checkov --config-file .checkov.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -41,4 +56,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)
 
 clean:
-	rm -rf $(VENV) .venv-sam .aws-sam .pytest_cache .coverage
+	rm -rf $(VENV) .venv-sam .venv-checkov .aws-sam .pytest_cache .coverage
