@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv browser test test-fast lint check-template run demo build bench clean
+.PHONY: venv browser e2e test test-fast lint check-template run demo build bench clean
 
 $(STAMP): requirements-dev.txt layers/payment_links/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered -q
+
+e2e: $(STAMP) browser
+	$(BIN)/python -m pytest -m e2e -q
 
 CHECKOV_STAMP := .venv-checkov/.installed
 $(CHECKOV_STAMP): requirements-checkov.txt
