@@ -42,7 +42,7 @@ def render_email(record: PaymentRequest, url: str, kind: str, store_name: str, u
         lines.append(f"The link is valid until {record.expiration_date:%Y-%m-%d %H:%M} UTC.")
     lines += ["", f"Pay securely here: {url}", ""]
     if unsubscribe_url:
-        lines.append(f"To stop reminders for this payment: {unsubscribe_url}")
+        lines.append(f"To stop e-mail reminders for this payment: {unsubscribe_url}")
     text = "\n".join(lines)
 
     html_parts = [
@@ -61,7 +61,7 @@ def render_email(record: PaymentRequest, url: str, kind: str, store_name: str, u
     )
     if unsubscribe_url:
         html_parts.append(
-            f'<p style="font-size:12px;color:#666"><a href="{escape(unsubscribe_url, quote=True)}">Stop reminders for this payment</a></p>'
+            f'<p style="font-size:12px;color:#666"><a href="{escape(unsubscribe_url, quote=True)}">Stop e-mail reminders for this payment</a></p>'
         )
     html_parts.append("</body></html>")
     return Email(subject=subject, text=text, html="".join(html_parts))
