@@ -39,6 +39,9 @@ import respx  # noqa: E402
 from tests.support.aws_env import AwsEnv, reset_process_state, start_moto  # noqa: E402
 from tests.support.fake_wix import BASE_URL, FakeWix  # noqa: E402
 
+# Every test: no contact detail or secret in any line the product logs.
+pytest_plugins = ["tests.support.log_capture"]
+
 
 @pytest.fixture
 def aws() -> Iterator[AwsEnv]:

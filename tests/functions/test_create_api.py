@@ -328,8 +328,55 @@ def test_void_of_a_request_paid_at_wix_is_409_and_reconciles(aws, wix):
     assert status == 409 and body["error"]["code"] == "NOT_PAYABLE"
     _, stored, _ = invoke(create_app, api_event("GET", f"/payment-requests/{created['id']}"))
     assert stored["status"] == "PAID"
+    from payment_links.deps import get_dependencies
+
+    assert get_dependencies().store.get(created["id"]).paid_event_pending is False  # PaymentRequestPaid was put
 
 
 def test_unknown_route_is_404_in_the_error_shape(aws, wix):
     status, body, _ = invoke(create_app, api_event("DELETE", "/payment-requests/x"))
     assert status in (404, 405) and "error" in body
+
+
+def _store_as_webhook_would(wix, status: str):
+    """Make Wix's create also deliver its webhook 'first': the record is stored before the create flow writes."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from payment_links.deps import get_dependencies
+    from payment_links.domain.payment_request import ORIGIN_EXTERNAL, PaymentRequest, apply_status
+
+    real_create = wix._create
+
+    def create_with_early_webhook(body, **params):
+        response = real_create(body, **params)
+        opr = response.json()["orderPaymentRequest"]
+        now = datetime.now(UTC)
+        external = PaymentRequest(id=opr["id"], order_id=opr["orderId"], amount=Decimal(opr["amount"]["amount"]), currency="USD",
+                                  title=opr["title"], created_at=now, updated_at=now, origin=ORIGIN_EXTERNAL, last_event_sequence=3)
+        external.record(now, "CREATED", detail="webhook")
+        apply_status(external, status, now, "webhook")
+        get_dependencies().store.create(external)
+        return response
+
+    wix._create = create_with_early_webhook
+
+
+def test_a_created_webhook_stored_before_our_write_is_taken_over(aws, wix):
+    order_id = wix.add_order()
+    _store_as_webhook_would(wix, "UNPAID")
+    status, body, _ = create(body_for(order_id, amount="5.00"))
+    assert status == 201, body
+    assert body["externalId"] == "inv-1" and body["customer"]["email"] == "j***@example.com"
+    assert [n["status"] for n in body["notifications"]] == ["SENT", "SENT"]
+    status, replay, _ = create(body_for(order_id, amount="5.00"))
+    assert status == 200 and replay["id"] == body["id"]
+
+
+def test_a_paid_webhook_stored_before_our_write_keeps_paid_and_sends_nothing(aws, wix):
+    order_id = wix.add_order()
+    _store_as_webhook_would(wix, "PAID")
+    status, body, _ = create(body_for(order_id, amount="5.00"))
+    assert status == 201, body
+    assert body["status"] == "PAID" and body["notifications"] == []
+    assert aws.sent_emails() == [] and aws.sent_sms() == []

@@ -137,6 +137,36 @@ class PaymentRequestStore:
             raise
         return record
 
+    def adopt(self, record: PaymentRequest) -> PaymentRequest:
+        """Replace a record stored from a webhook (origin EXTERNAL) with ours and claim its externalId,
+        atomically; ``record.version`` must be the stored version."""
+        expected = record.version
+        record.version = expected + 1
+        claim = {"pk": f"EXT#{record.external_id}", "sk": "CLAIM", "requestId": record.id, "contentHash": record.content_hash}
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table.name,
+                            "Item": self._item(record),
+                            "ConditionExpression": "version = :expected",
+                            "ExpressionAttributeValues": {":expected": expected},
+                        }
+                    },
+                    {"Put": {"TableName": self._table.name, "Item": claim, "ConditionExpression": "attribute_not_exists(pk)"}},
+                ]
+            )
+        except ClientError as exc:
+            record.version = expected
+            codes = _cancellation_codes(exc)
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                raise ClaimTaken(record.external_id) from exc
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise StaleRecord(record.id) from exc
+            raise
+        return record
+
     def save(self, record: PaymentRequest) -> PaymentRequest:
         """Write ``record`` if nobody else wrote it since it was read."""
         expected = record.version

@@ -28,8 +28,9 @@ from payment_links.domain.payment_request import (
     apply_status,
 )
 from payment_links.domain.reminders import schedule_next
+from payment_links.flows.paid_events import publish_pending_paid_event
 from payment_links.flows.wix_errors import wix_errors_as_domain
-from payment_links.store import ClaimTaken
+from payment_links.store import MAX_UPDATE_ATTEMPTS, ClaimTaken, RecordExists, StaleRecord
 from payment_links.wix.models import NewOrderPaymentRequest, Order, OrderPaymentRequest, Price, Source
 
 logger = Logger(child=True)
@@ -131,11 +132,35 @@ def create_payment_request(request: CreatePaymentRequestInput, deps: Dependencie
         claim = deps.store.get_claim(request.external_id)
         assert claim is not None
         return _replay(claim.request_id, claim.content_hash, content_hash, deps)
+    except RecordExists:
+        # Wix's `created` (or even `paid`) webhook was faster than our own write: take that record over.
+        record = _take_over_webhook_record(record, deps)
     logger.info("payment request created", extra={"payment_request_id": record.id, "order_id": order.id})
 
     if record.status == UNPAID:
         record = _send_initial_link(record, url, deps)
-    return CreateResult(record=record, replayed=False)
+    return CreateResult(record=_publish_if_paid(record, deps), replayed=False)
+
+
+def _take_over_webhook_record(record: PaymentRequest, deps: Dependencies) -> PaymentRequest:
+    """Merge what the webhook already recorded (status, history, event sequence) into our new record."""
+    for _ in range(MAX_UPDATE_ATTEMPTS):
+        stored = deps.store.get(record.id)
+        assert stored is not None
+        record.version = stored.version
+        record.history = sorted([*stored.history, *record.history], key=lambda entry: entry.at)
+        record.last_event_sequence = stored.last_event_sequence
+        record.deleted_at = stored.deleted_at
+        if stored.is_terminal:
+            record.status, record.paid_at = stored.status, stored.paid_at
+            record.paid_event_pending = stored.paid_event_pending
+            record.paid_event_lease_until = stored.paid_event_lease_until
+            record.stop_reminders(stored.status)
+        try:
+            return deps.store.adopt(record)
+        except StaleRecord:
+            continue
+    raise StaleRecord(record.id)
 
 
 def _send_initial_link(record: PaymentRequest, url: str, deps: Dependencies) -> PaymentRequest:
@@ -239,4 +264,16 @@ def _apply(request_id: str, status: str, source: str, deps: Dependencies) -> Pay
     updated = deps.store.update(request_id, lambda record: apply_status(record, status, now, source))
     if updated is None:
         raise errors.PaymentRequestNotFound(f"No payment request {request_id}.")
-    return updated
+    return _publish_if_paid(updated, deps)
+
+
+def _publish_if_paid(record: PaymentRequest, deps: Dependencies) -> PaymentRequest:
+    """Put PaymentRequestPaid when this flow moved the record to PAID. A failed put keeps the outbox flag
+    set for the webhook's redelivery to complete, and does not fail the caller's request."""
+    if not record.paid_event_pending:
+        return record
+    try:
+        return publish_pending_paid_event(record, deps)
+    except Exception:  # noqa: BLE001 - the flag stays set; the next paid webhook delivery publishes it
+        logger.exception("PaymentRequestPaid not published yet", extra={"payment_request_id": record.id})
+        return record

@@ -1,0 +1,126 @@
+"""The services every benchmark talks to: moto's server and the Wix sandbox on loopback, set up from template.yaml.
+
+Unlike ``local.stack`` nothing else runs here (no API gateway, no schedule, no webhooks pushed back), so the
+only work on the machine while a figure is taken is the work being measured. The functions themselves run in
+child processes (``benchmarks.child``) with ``environment()``: the template's variables pointed at these servers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+
+from local.environment import Deployment, build_deployment
+from local.moto_bootstrap import FAKE_CREDENTIALS, MotoServer, bootstrap
+from local.template import ROOT
+from local.wix_sandbox import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, SandboxServer
+from local.wix_sandbox.orders import Buyer, OrderSpec, create_order
+
+REGION = "us-east-1"
+WIX_API_KEY = "local-wix-key"  # what the sandbox accepts, with wix-site-id: local-site
+LAYER_DIR = ROOT / "layers" / "payment_links"
+FUNCTIONS = {"create": "CreateFunction", "resend": "ResendFunction", "webhook": "WebhookFunction"}
+
+
+@dataclass
+class BenchStack:
+    moto: MotoServer
+    sandbox: SandboxServer
+    deployment: Deployment
+    state_dir: Path
+
+    @property
+    def private_key_pem(self) -> bytes:
+        return (self.state_dir / PRIVATE_KEY_FILE).read_bytes()
+
+    def environment(self, **overrides: str) -> dict[str, str]:
+        """What a function process sees: the template's variables, pointed at moto and the sandbox.
+
+        Logs at WARNING, metrics and traces off, as in ``make run``: the benchmark measures the work, not
+        the writing of log lines to a pipe (which on Lambda goes to CloudWatch asynchronously)."""
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("AWS_", "POWERTOOLS_", "WIX_")) and key not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")
+        }
+        env.update(self.deployment.function_environment())
+        env.update(
+            {
+                "AWS_ENDPOINT_URL": self.moto.url,
+                "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
+                "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["aws_secret_access_key"],
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "UNSUBSCRIBE_BASE_URL": "http://127.0.0.1:9/v1",  # only printed into e-mails, never called
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_LOG_LEVEL": "WARNING",
+                "PYTHONPATH": os.pathsep.join([str(LAYER_DIR), str(ROOT)]),
+            }
+        )
+        env.update(overrides)
+        return env
+
+    # -- data ----------------------------------------------------------------------------------------------------
+
+    def add_order(self, balance: str = "100000.00") -> str:
+        """An order at the sandbox with a buyer reachable by e-mail and SMS."""
+        buyer = Buyer(email="buyer@example.com", phone="+15555550123", first_name="Jane", last_name="Doe")
+        return str(create_order(self.sandbox.state, OrderSpec(balance=Decimal(balance), buyer=buyer))["id"])
+
+    def reset_sandbox(self) -> None:
+        with httpx.Client(base_url=self.sandbox.url, timeout=30) as client:
+            client.post("/_sandbox/reset", json={"seed": False}).raise_for_status()
+            client.delete("/_sandbox/faults").raise_for_status()
+
+    def set_wix_latency(self, milliseconds: int) -> None:
+        with httpx.Client(base_url=self.sandbox.url, timeout=30) as client:
+            if milliseconds:
+                client.put("/_sandbox/faults", json={"endpoint": "*", "latencyMs": milliseconds}).raise_for_status()
+            else:
+                client.delete("/_sandbox/faults").raise_for_status()
+
+    def dynamodb(self) -> Any:
+        return boto3.client("dynamodb", endpoint_url=self.moto.url, region_name=REGION, **FAKE_CREDENTIALS)
+
+    @property
+    def table_name(self) -> str:
+        return self.deployment.physical_names("AWS::DynamoDB::Table")["PaymentRequestsTable"]
+
+
+@contextmanager
+def bench_stack() -> Iterator[BenchStack]:
+    """moto and the sandbox on free loopback ports, with the template's tables, bus, secrets and SES sender."""
+    with tempfile.TemporaryDirectory(prefix="payment-links-bench-") as tmp:
+        state_dir = Path(tmp)
+        moto = MotoServer("127.0.0.1", 0).start()
+        sandbox = SandboxServer(host="127.0.0.1", port=0, key_dir=state_dir, webhook_url=None, seed_demo_order=False).start()
+        try:
+            deployment = build_deployment("bench", REGION, {"WixBaseUrl": sandbox.url})
+            bootstrap(
+                deployment,
+                moto.url,
+                {
+                    "WixCredentialsSecretArn": json.dumps({"apiKey": WIX_API_KEY}),
+                    "WixWebhookPublicKeySecretArn": (state_dir / PUBLIC_KEY_FILE).read_text(),
+                },
+            )
+            yield BenchStack(moto, sandbox, deployment, state_dir)
+        finally:
+            sandbox.stop()
+            moto.stop()
+
+
+def python() -> str:
+    return sys.executable

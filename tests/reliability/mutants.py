@@ -1,0 +1,157 @@
+"""Product mechanisms removed one at a time, to show that the suites notice: ``RELIABILITY_MUTANT=<name>``.
+
+Each entry patches the running product (never its files) so the guarantee it provides is gone; the tests that
+prove that guarantee must then fail. CI never sets the variable. docs/reliability.md lists what failed for each.
+
+    RELIABILITY_MUTANT=no-conditional-save .venv/bin/python -m pytest tests/reliability/test_concurrency.py
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+
+def _no_idempotency(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Creates are not de-duplicated by the Powertools idempotency record (the externalId claim stays)."""
+    from payment_links import idempotency
+    from payment_links.api_models import CreatePaymentRequestInput, PaymentRequestView
+    from payment_links.flows.create import create_payment_request
+
+    def plain(payload: dict[str, Any], deps: Any) -> dict[str, Any]:
+        result = create_payment_request(CreatePaymentRequestInput.model_validate(payload["request"]), deps)
+        return {"replayed": result.replayed, "paymentRequest": PaymentRequestView.of(result.record).to_json()}
+
+    monkeypatch.setattr(idempotency, "_idempotent_create", lambda: plain)
+
+
+def _no_conditional_save(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Record writes no longer check the version they read (last writer wins)."""
+    from payment_links.store import PaymentRequestStore
+
+    def save(self: PaymentRequestStore, record: Any) -> Any:
+        record.version += 1
+        self._table.put_item(Item=self._item(record))
+        return record
+
+    monkeypatch.setattr(PaymentRequestStore, "save", save)
+
+
+def _no_paid_event_lease(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Concurrent publishers of one PaymentRequestPaid no longer exclude each other."""
+    from payment_links.flows import paid_events
+
+    monkeypatch.setattr(paid_events, "LEASE", timedelta(0))
+
+
+def _paid_flag_cleared_before_put(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At-most-once publishing: the outbox flag is cleared first, then the event is put (a crash loses it)."""
+    from payment_links.flows import delivery, paid_events, webhook
+
+    def publish(record: Any, deps: Any) -> Any:
+        if not record.paid_event_pending:
+            return record
+        cleared: list[bool] = []
+
+        def clear(current: Any) -> bool:
+            cleared[:] = [current.paid_event_pending]
+            current.paid_event_pending = False
+            return cleared[0]
+
+        stored = deps.store.update(record.id, clear) or record
+        if cleared and cleared[0]:
+            paid_events._put(stored, deps)
+        return stored
+
+    monkeypatch.setattr(webhook, "publish_pending_paid_event", publish)
+    monkeypatch.setattr(delivery, "publish_pending_paid_event", publish)
+
+
+def _no_wix_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every Wix call is tried once."""
+    monkeypatch.setenv("WIX_MAX_ATTEMPTS", "1")
+
+
+def _no_create_adoption(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A retried create no longer first asks Wix whether the lost attempt went through."""
+    from payment_links.wix.client import OPR_PATH, WixClient
+    from payment_links.wix.models import CreatedOrderPaymentRequest
+
+    def create(self: WixClient, new: Any) -> Any:
+        payload = self._call("create", "POST", OPR_PATH, json={"orderPaymentRequest": new.to_wire()})
+        return CreatedOrderPaymentRequest.model_validate(payload)
+
+    monkeypatch.setattr(WixClient, "create_payment_request", create)
+
+
+def _no_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wix's Retry-After header is ignored."""
+    from payment_links.wix import client
+
+    monkeypatch.setattr(client, "_parse_retry_after", lambda _response: None)
+
+
+def _no_reminder_handback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reminder whose send reached nobody is recorded as failed but not handed back: its step is lost."""
+    from payment_links.flows import reminder
+
+    original: Callable[..., Any] = reminder._change
+
+    def change(record: Any, change_fn: Callable[[Any], bool], deps: Any) -> Any:
+        if change_fn.__name__ != "record_outcome":
+            return original(record, change_fn, deps)
+
+        def keep_the_step(current: Any) -> bool:
+            plan, last_sent = current.reminders.model_copy(), current.last_sent_at
+            changed = change_fn(current)
+            current.reminders.next_at, current.reminders.next_step, current.reminders.sent = plan.next_at, plan.next_step, plan.sent
+            current.last_sent_at = last_sent
+            return changed
+
+        return original(record, keep_the_step, deps)
+
+    monkeypatch.setattr(reminder, "_change", change)
+
+
+def _no_unsubscribe_signature(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unsubscribe tokens are read without checking their signature."""
+    import base64
+
+    from payment_links import unsubscribe_token
+    from payment_links.unsubscribe_token import UnsubscribeClaim
+
+    def read(token: str, _key: bytes) -> UnsubscribeClaim | None:
+        try:
+            payload = base64.urlsafe_b64decode(token.split(".")[0] + "==").decode()
+        except ValueError:
+            return None
+        _version, _, rest = payload.partition(":")
+        request_id, _, channel = rest.rpartition(":")
+        return UnsubscribeClaim(request_id, channel) if request_id else None
+
+    monkeypatch.setattr(unsubscribe_token, "read_token", read)
+    from payment_links.flows import unsubscribe
+
+    monkeypatch.setattr(unsubscribe, "read_token", read)
+
+
+MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
+    "no-idempotency": _no_idempotency,
+    "no-conditional-save": _no_conditional_save,
+    "no-paid-event-lease": _no_paid_event_lease,
+    "paid-flag-cleared-before-put": _paid_flag_cleared_before_put,
+    "no-wix-retries": _no_wix_retries,
+    "no-create-adoption": _no_create_adoption,
+    "no-retry-after": _no_retry_after,
+    "no-reminder-handback": _no_reminder_handback,
+    "no-unsubscribe-signature": _no_unsubscribe_signature,
+}
+
+
+def apply(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if name not in MUTANTS:
+        raise pytest.UsageError(f"RELIABILITY_MUTANT={name}: unknown; one of {sorted(MUTANTS)}")
+    MUTANTS[name](monkeypatch)
