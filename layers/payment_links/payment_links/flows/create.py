@@ -274,6 +274,6 @@ def _publish_if_paid(record: PaymentRequest, deps: Dependencies) -> PaymentReque
         return record
     try:
         return publish_pending_paid_event(record, deps)
-    except Exception:  # noqa: BLE001 - the flag stays set; the next paid webhook delivery publishes it
+    except Exception:  # the flag stays set; the next paid webhook delivery publishes it
         logger.exception("PaymentRequestPaid not published yet", extra={"payment_request_id": record.id})
         return record
