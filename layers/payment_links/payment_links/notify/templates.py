@@ -61,7 +61,8 @@ def render_email(record: PaymentRequest, url: str, kind: str, store_name: str, u
     )
     if unsubscribe_url:
         html_parts.append(
-            f'<p style="font-size:12px;color:#666"><a href="{escape(unsubscribe_url, quote=True)}">Stop e-mail reminders for this payment</a></p>'
+            f'<p style="font-size:12px;color:#666"><a href="{escape(unsubscribe_url, quote=True)}">'
+            "Stop e-mail reminders for this payment</a></p>"
         )
     html_parts.append("</body></html>")
     return Email(subject=subject, text=text, html="".join(html_parts))
