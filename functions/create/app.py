@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from payment_links.api_models import CreatePaymentRequestInput, PaymentRequestList, PaymentRequestView
+from payment_links.api_models import CreatePaymentRequestInput, PaymentRequestList, PaymentRequestView, error_responses
 from payment_links.deps import get_dependencies
 from payment_links.flows import create as flow
 from payment_links.http import register_error_handlers
@@ -24,7 +24,14 @@ app = APIGatewayRestResolver(enable_validation=True)
 register_error_handlers(app)
 
 
-@app.post("/payment-requests", responses={201: {"description": "Created"}, 200: {"description": "Replay of an earlier create"}})
+@app.post(
+    "/payment-requests",
+    responses={
+        201: {"description": "Created", "content": {"application/json": {"model": PaymentRequestView}}},
+        200: {"description": "Replay of an earlier create", "content": {"application/json": {"model": PaymentRequestView}}},
+        **error_responses(400, 404, 409, 422, 424, 502, 503),
+    },
+)
 @tracer.capture_method
 def create_payment_request(request: Annotated[CreatePaymentRequestInput, Body()]) -> Response[dict[str, Any]]:
     result = create_once(request, get_dependencies())
@@ -35,20 +42,20 @@ def create_payment_request(request: Annotated[CreatePaymentRequestInput, Body()]
     return Response(status_code=200 if result["replayed"] else 201, content_type="application/json", body=result["paymentRequest"])
 
 
-@app.get("/payment-requests/<request_id>")
+@app.get("/payment-requests/<request_id>", responses={200: {"description": "The stored request"}, **error_responses(404, 422, 503)})
 @tracer.capture_method
 def get_payment_request(request_id: str) -> PaymentRequestView:
     return PaymentRequestView.of(flow.get_payment_request(request_id, get_dependencies()))
 
 
-@app.get("/payment-requests")
+@app.get("/payment-requests", responses={200: {"description": "The order's requests, newest first"}, **error_responses(422, 503)})
 @tracer.capture_method
 def list_payment_requests(order_id: Annotated[str, Query(alias="orderId", min_length=1, max_length=100)]) -> PaymentRequestList:
     records = flow.list_for_order(order_id, get_dependencies())
     return PaymentRequestList(payment_requests=[PaymentRequestView.of(record) for record in records])
 
 
-@app.post("/payment-requests/<request_id>/void")
+@app.post("/payment-requests/<request_id>/void", responses={200: {"description": "Voided"}, **error_responses(404, 409, 422, 502, 503)})
 @tracer.capture_method
 def void_payment_request(request_id: str) -> PaymentRequestView:
     record = flow.void_payment_request(request_id, get_dependencies())

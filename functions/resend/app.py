@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from payment_links.api_models import LostLinkResendInput, PaymentRequestList, PaymentRequestView, ResendInput
+from payment_links.api_models import LostLinkResendInput, PaymentRequestList, PaymentRequestView, ResendInput, error_responses
 from payment_links.config import get_settings
 from payment_links.deps import get_dependencies
 from payment_links.domain.errors import InvalidUnsubscribeLink
@@ -39,7 +39,10 @@ HTML_HEADERS = {
 }
 
 
-@app.post("/payment-requests/<request_id>/resend")
+@app.post(
+    "/payment-requests/<request_id>/resend",
+    responses={200: {"description": "Sent again"}, **error_responses(400, 404, 409, 422, 429, 502, 503)},
+)
 @tracer.capture_method
 def resend_payment_request(request_id: str, request: Annotated[ResendInput | None, Body()] = None) -> PaymentRequestView:
     record = resend.resend_payment_request(request_id, request.channels if request else None, get_dependencies())
@@ -47,7 +50,10 @@ def resend_payment_request(request_id: str, request: Annotated[ResendInput | Non
     return PaymentRequestView.of(record)
 
 
-@app.post("/orders/<order_id>/payment-requests/resend")
+@app.post(
+    "/orders/<order_id>/payment-requests/resend",
+    responses={200: {"description": "The requests sent again"}, **error_responses(400, 404, 409, 422, 429, 502, 503)},
+)
 @tracer.capture_method
 def resend_lost_links(order_id: str, request: Annotated[LostLinkResendInput | None, Body()] = None) -> PaymentRequestList:
     records = resend.resend_lost_links(order_id, request or LostLinkResendInput(), get_dependencies())

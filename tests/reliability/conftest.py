@@ -126,8 +126,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     numbers = figures.snapshot()
     if not numbers:
         return
-    if config.cache is not None:
-        config.cache.set("reliability/figures", numbers)
+    cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
+    if cache is not None:
+        cache.set("reliability/figures", numbers)
     terminalreporter.write_sep("-", "reliability figures (this run)")
     for suite, counts in numbers.items():
         terminalreporter.write_line(f"{suite}: " + ", ".join(f"{key}={value}" for key, value in counts.items()))

@@ -87,6 +87,8 @@ class Containers:
         except ValueError:
             body = response.get("body")
         headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+        for key, values in (response.get("multiValueHeaders") or {}).items():
+            headers.setdefault(key.lower(), values[0])
         return response["statusCode"], body, headers
 
 
@@ -235,9 +237,7 @@ class Cloud:
 
     def emails(self, to: str | None = None, subject_prefix: str = "") -> list[Any]:
         sent = list(ses_backends[DEFAULT_ACCOUNT_ID][self.region].sent_messages)
-        return [
-            m for m in sent if m.subject.startswith(subject_prefix) and (to is None or m.destinations["ToAddresses"] == [to])
-        ]
+        return [m for m in sent if m.subject.startswith(subject_prefix) and (to is None or m.destinations["ToAddresses"] == [to])]
 
     def sms(self, prefix: str = "") -> list[tuple[str, str]]:
         backend = sns_backends[DEFAULT_ACCOUNT_ID][self.region]

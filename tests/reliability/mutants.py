@@ -25,7 +25,11 @@ def _no_idempotency(monkeypatch: pytest.MonkeyPatch) -> None:
         result = create_payment_request(CreatePaymentRequestInput.model_validate(payload["request"]), deps)
         return {"replayed": result.replayed, "paymentRequest": PaymentRequestView.of(result.record).to_json()}
 
-    monkeypatch.setattr(idempotency, "_idempotent_create", lambda: plain)
+    def factory() -> Any:
+        return plain
+
+    factory.cache_clear = lambda: None  # type: ignore[attr-defined]  # reset_idempotency() clears the real one
+    monkeypatch.setattr(idempotency, "_idempotent_create", factory)
 
 
 def _no_conditional_save(monkeypatch: pytest.MonkeyPatch) -> None:

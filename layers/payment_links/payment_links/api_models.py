@@ -228,3 +228,23 @@ class ErrorDetail(OutputModel):
 
 class ErrorResponse(OutputModel):
     error: ErrorDetail
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "The body is not JSON",
+    404: "Not found (the code says what)",
+    409: "Conflict with the request's state or an earlier call",
+    422: "Invalid input; details name each field",
+    424: "The Wix site has no published Payment Request Page",
+    429: "Sent too recently; retry after Retry-After",
+    502: "Wix refused the call",
+    503: "Wix or AWS is unavailable; retry after Retry-After",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, dict[str, object]]:
+    """OpenAPI ``responses`` entries for the errors a route can answer, all in the ``ErrorResponse`` shape."""
+    return {
+        status: {"description": _ERROR_DESCRIPTIONS[status], "content": {"application/json": {"model": ErrorResponse}}}
+        for status in statuses
+    }

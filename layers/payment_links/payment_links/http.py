@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from botocore.exceptions import ClientError
 
 from payment_links.domain.errors import DomainError
 
@@ -38,7 +39,22 @@ STATUS_BY_CODE = {
     "INVALID_SIGNATURE": 401,
     "PAYLOAD_TOO_LARGE": 413,
     "WEBHOOK_NOT_CONFIGURED": 503,
+    "SERVICE_UNAVAILABLE": 503,
 }
+# AWS throttled us or failed on its side even after the SDK's own retries: the caller may retry (not a 500).
+AWS_RETRYABLE_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException"}
+)
+
+
+def _aws_unavailable(exc: BaseException | None) -> bool:
+    """A throttling or 5xx AWS error, possibly wrapped (Powertools idempotency wraps its store's errors)."""
+    while exc is not None:
+        if isinstance(exc, ClientError):
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+            return exc.response.get("Error", {}).get("Code") in AWS_RETRYABLE_CODES or status >= 500
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def error_response(status: int, code: str, message: str, details: list[Any] | None = None, retry_after: int | None = None) -> Response:
@@ -74,11 +90,19 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
             details,
         )
 
+    @app.exception_handler(UnicodeDecodeError)
+    def undecodable_body(_exc: UnicodeDecodeError) -> Response:
+        # Powertools decodes the (base64) body as UTF-8 before validating it; bytes that are not text are bad input.
+        return error_response(400, "VALIDATION_FAILED", "The request body is not UTF-8 JSON.")
+
     @app.not_found
     def route_not_found(_exc: Exception) -> Response:
         return error_response(404, "ROUTE_NOT_FOUND", "No such route.")
 
     @app.exception_handler(Exception)
     def unexpected_error(exc: Exception) -> Response:
+        if _aws_unavailable(exc):
+            logger.warning("AWS unavailable", extra={"error": type(exc).__name__})
+            return error_response(503, "SERVICE_UNAVAILABLE", "A service we depend on is busy; retry shortly.", retry_after=1)
         logger.exception("unexpected error")
         return error_response(500, "INTERNAL_ERROR", "Something went wrong on our side; it has been logged.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import stamina
@@ -77,6 +78,12 @@ def _retry_hook(exc: Exception) -> bool | float:
     return True
 
 
+def _segment(value: str) -> str:
+    """An id as one URL path segment: ids can come from callers, and "../x" or "x?y" must not reach another endpoint."""
+    segment = quote(value, safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment  # dot segments would still walk up
+
+
 def _parse_retry_after(response: httpx.Response) -> float | None:
     raw = response.headers.get("retry-after")
     if raw is None:
@@ -112,16 +119,16 @@ class WixClient:
         raise AssertionError("unreachable: stamina re-raises the last error")
 
     def get_payment_request(self, request_id: str) -> OrderPaymentRequest:
-        payload = self._call("get", "GET", f"{OPR_PATH}/{request_id}")
+        payload = self._call("get", "GET", f"{OPR_PATH}/{_segment(request_id)}")
         return OrderPaymentRequest.model_validate(payload["orderPaymentRequest"])
 
     def update_payment_request(self, request_id: str, changes: dict[str, Any]) -> OrderPaymentRequest:
         body = {"orderPaymentRequest": {"id": request_id, **changes}}
-        payload = self._call("update", "PATCH", f"{OPR_PATH}/{request_id}", json=body)
+        payload = self._call("update", "PATCH", f"{OPR_PATH}/{_segment(request_id)}", json=body)
         return OrderPaymentRequest.model_validate(payload["orderPaymentRequest"])
 
     def delete_payment_request(self, request_id: str) -> None:
-        self._call("delete", "DELETE", f"{OPR_PATH}/{request_id}")
+        self._call("delete", "DELETE", f"{OPR_PATH}/{_segment(request_id)}")
 
     def get_payment_request_url(self, request_id: str) -> str:
         payload = self._call("url", "POST", f"{OPR_PATH}/url", json={"orderPaymentRequestId": request_id})
@@ -171,7 +178,7 @@ class WixClient:
     # -- Orders -------------------------------------------------------------------------------
 
     def get_order(self, order_id: str) -> Order:
-        payload = self._call("getOrder", "GET", f"/ecom/v1/orders/{order_id}")
+        payload = self._call("getOrder", "GET", f"/ecom/v1/orders/{_segment(order_id)}")
         return Order.model_validate(payload["order"])
 
     # -- plumbing -----------------------------------------------------------------------------
