@@ -19,7 +19,7 @@ browser:
 	bash .ci/setup-browser.sh
 
 test: $(STAMP) browser
-	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered -q -m "not known_flaky"
+	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered -q
 
 e2e: $(STAMP) browser
 	$(BIN)/python -m pytest -m e2e -q

@@ -2,8 +2,9 @@
 
 Each function's ``CodeUri/app.py`` is imported under its own module name (every function's module is called
 ``app``). Like Lambda, one loaded copy (a "container") serves one invocation at a time: a call takes an idle
-copy or loads another, up to ``MAX_CONTAINERS``, so module-level state (the Powertools resolver's current
-event) is never shared by two concurrent invocations.
+copy or loads another, up to ``MAX_CONTAINERS``, so module-level state is never shared by two concurrent
+invocations; the state Powertools keeps on a class (the current event) is kept per thread
+(``local.lambda_isolation``), so each invocation's thread is its own container.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from local.environment import ACCOUNT_ID, Deployment
+from local.lambda_isolation import isolate_router_state
 from local.template import ROOT, load_template, resources
 
 logger = logging.getLogger("local.functions")
@@ -110,6 +112,7 @@ class LocalFunction:
     def _load(self, copy: int) -> ModuleType:
         if not self.built:
             raise FunctionNotBuilt(f"{self.logical_id}: {self.source.relative_to(ROOT)} does not exist yet")
+        isolate_router_state()
         module_name = f"local_function_{self.logical_id}_{copy}"
         spec = importlib.util.spec_from_file_location(module_name, self.source)
         assert spec and spec.loader

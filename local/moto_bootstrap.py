@@ -17,6 +17,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from local.environment import Deployment
+from local.moto_dynamodb import serialise_dynamodb
 from local.template import create_tables, resources
 
 logger = logging.getLogger("local.moto")
@@ -44,6 +45,7 @@ class MotoServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 5000):
         ensure_port_free(host, port, "moto")
+        serialise_dynamodb()  # conditional writes and transactions as DynamoDB applies them, under concurrency
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         self.host = host
 

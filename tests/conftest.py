@@ -36,11 +36,19 @@ from collections.abc import Iterator  # noqa: E402
 import pytest  # noqa: E402
 import respx  # noqa: E402
 
+from local.lambda_isolation import isolate_router_state  # noqa: E402
+from local.moto_dynamodb import serialise_dynamodb  # noqa: E402
 from tests.support.aws_env import AwsEnv, reset_process_state, start_moto  # noqa: E402
 from tests.support.fake_wix import BASE_URL, FakeWix  # noqa: E402
 
 # Every test: no contact detail or secret in any line the product logs.
 pytest_plugins = ["tests.support.log_capture"]
+
+# Tests run invocations side by side in threads of this process, where Lambda would use separate execution
+# environments, against moto, where DynamoDB would serialise. Both made to behave as on AWS (the local stack
+# does the same): without them a lost update or a mixed-up event seen by a test would be the rig's, not ours.
+isolate_router_state()
+serialise_dynamodb()
 
 
 @pytest.fixture

@@ -352,8 +352,17 @@ def _store_as_webhook_would(wix, status: str):
         response = real_create(body, **params)
         opr = response.json()["orderPaymentRequest"]
         now = datetime.now(UTC)
-        external = PaymentRequest(id=opr["id"], order_id=opr["orderId"], amount=Decimal(opr["amount"]["amount"]), currency="USD",
-                                  title=opr["title"], created_at=now, updated_at=now, origin=ORIGIN_EXTERNAL, last_event_sequence=3)
+        external = PaymentRequest(
+            id=opr["id"],
+            order_id=opr["orderId"],
+            amount=Decimal(opr["amount"]["amount"]),
+            currency="USD",
+            title=opr["title"],
+            created_at=now,
+            updated_at=now,
+            origin=ORIGIN_EXTERNAL,
+            last_event_sequence=3,
+        )
         external.record(now, "CREATED", detail="webhook")
         apply_status(external, status, now, "webhook")
         get_dependencies().store.create(external)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -15,7 +14,6 @@ from payment_links.flows import resend
 from tests.functions.test_sweep_support import (
     at,
     create_request,
-    dynamodb_writes_atomic,
     get_request,
     notifications,
     resend_app,
@@ -27,10 +25,8 @@ CREATED = "2026-05-04T12:00:00Z"
 
 
 @pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WIX_REQUESTS_PER_MINUTE", "0")
-    with dynamodb_writes_atomic():
-        yield
 
 
 def resend_at(when: str, request_id: str, body: object = None, raw_body: str | None = None) -> tuple[int, object, dict[str, str]]:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import time_machine
 
-from tests.functions.test_sweep_support import at, create_request, dynamodb_writes_atomic, get_request, notifications, resend_app
+from tests.functions.test_sweep_support import at, create_request, get_request, notifications, resend_app
 from tests.support.lambda_runtime import api_event, invoke
 
 CREATED = "2026-05-04T12:00:00Z"
@@ -15,10 +13,8 @@ LATER = "2026-05-04T12:30:00Z"
 
 
 @pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WIX_REQUESTS_PER_MINUTE", "0")
-    with dynamodb_writes_atomic():
-        yield
 
 
 def lost_link(order_id: str, body: object = None, when: str = LATER) -> tuple[int, object, dict[str, str]]:

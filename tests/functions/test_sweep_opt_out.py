@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from payment_links.deps import get_dependencies
 
 from tests.functions.test_sweep_support import (
     UNSUBSCRIBE_LINK,
     create_request,
-    dynamodb_writes_atomic,
     get_request,
     reminder_emails,
     reminder_sms,
@@ -26,10 +23,8 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml"}
 
 
 @pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WIX_REQUESTS_PER_MINUTE", "0")
-    with dynamodb_writes_atomic():
-        yield
 
 
 def unsubscribe_token_from_reminder(aws) -> str:

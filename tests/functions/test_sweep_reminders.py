@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from tests.functions.test_sweep_support import (
     CountdownContext,
     at,
     create_request,
-    dynamodb_writes_atomic,
     get_request,
     notifications,
     reminder_emails,
@@ -30,10 +28,8 @@ DAY_1 = "2026-05-05T12:00:00Z"
 
 
 @pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WIX_REQUESTS_PER_MINUTE", "0")
-    with dynamodb_writes_atomic():
-        yield
 
 
 def test_a_sweep_sends_exactly_the_reminders_that_are_due(aws, wix):

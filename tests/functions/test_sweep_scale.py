@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -12,7 +11,7 @@ from payment_links.domain.contacts import Customer
 from payment_links.domain.payment_request import PaymentRequest, ReminderPlan
 from payment_links.flows.sweep import due_request_ids
 
-from tests.functions.test_sweep_support import CountdownContext, at, dynamodb_writes_atomic, reminder_emails, run_sweep
+from tests.functions.test_sweep_support import CountdownContext, at, reminder_emails, run_sweep
 
 CREATED = at("2026-05-04T12:00:00Z")
 DUE = CREATED + timedelta(days=1)
@@ -20,10 +19,8 @@ COUNT = 1000
 
 
 @pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WIX_REQUESTS_PER_MINUTE", "0")
-    with dynamodb_writes_atomic():
-        yield
 
 
 def seed_due_requests(aws, wix, count: int) -> list[str]:

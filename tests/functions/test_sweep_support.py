@@ -7,15 +7,11 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import time_machine
-from moto.dynamodb.models import DynamoDBBackend
 
 from tests.support.lambda_runtime import LambdaContext, api_event, invoke, load_function
 
@@ -28,29 +24,6 @@ UNSUBSCRIBE_LINK = re.compile(r"https://api\.test/v1/unsubscribe/([A-Za-z0-9_.\-
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
-
-@contextmanager
-def dynamodb_writes_atomic() -> Iterator[None]:
-    """DynamoDB applies a conditional write atomically; moto checks and writes in plain Python, so two
-    threads can interleave between the check and the write. Serialise moto's writes as DynamoDB would."""
-    lock = threading.RLock()
-    patches = []
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-        original = getattr(DynamoDBBackend, name)
-
-        def serialised(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return __original(self, *args, **kwargs)
-
-        patches.append(mock.patch.object(DynamoDBBackend, name, serialised))
-    for patch in patches:
-        patch.start()
-    try:
-        yield
-    finally:
-        for patch in patches:
-            patch.stop()
 
 
 def scheduled_event(time: datetime | str) -> dict[str, Any]:

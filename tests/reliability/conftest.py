@@ -26,7 +26,6 @@ from tests.reliability.harness import (
     AwsFaults,
     Cloud,
     WixSandbox,
-    dynamodb_writes_atomic,
 )
 from tests.support.aws_env import reset_process_state
 from tests.support.webhook_signing import default_keys
@@ -96,8 +95,7 @@ def cloud(moto_server: MotoServer, sandbox_server: SandboxServer, monkeypatch: p
     faults.install(boto3.DEFAULT_SESSION)
     env = Cloud(moto_server.url, REGION, queue_url="", faults=faults)
     env.queue_url = _create_resources(env)
-    with dynamodb_writes_atomic():
-        yield env
+    yield env
     figures.add("aws faults", injected=faults.total_injected())
     reset_process_state()
     boto3.DEFAULT_SESSION = None

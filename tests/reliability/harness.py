@@ -1,7 +1,8 @@
 """The rig the reliability suites run on: AWS in moto's server mode, Wix in the sandbox, both over real HTTP.
 
-- ``Containers``: several loaded copies of one function, as Lambda runs several containers, so concurrent
-  invocations never share a resolver's current event (one copy serves one invocation at a time).
+- ``Containers``: several loaded copies of one function, as Lambda runs several containers (one copy serves one
+  invocation at a time; ``local.lambda_isolation``, installed by tests/conftest.py, keeps the state
+  Powertools holds on a class per thread).
 - ``AwsFaults``: errors injected into the product's boto3 clients at the ``before-send`` hook (the request
   never leaves; botocore parses the error and retries it as it would a real one).
 - ``WixSandbox``: the sandbox's Wix API and its ``/_sandbox`` switches (faults, the call log).
@@ -18,18 +19,15 @@ import threading
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
-from unittest import mock
 
 import boto3
 import httpx
 from botocore.awsrequest import AWSResponse
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.dynamodb.models import DynamoDBBackend
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
@@ -108,30 +106,6 @@ def scheduled_event(at: datetime) -> dict[str, Any]:
 
 
 # -- AWS ---------------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def dynamodb_writes_atomic() -> Iterator[None]:
-    """DynamoDB applies a conditional write atomically; moto (in server mode too) checks and writes in plain
-    Python on the server's request threads, which can interleave. Serialise moto's writes as DynamoDB does,
-    so a duplicate seen here is the product's, not moto's."""
-    lock = threading.RLock()
-    patches = []
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-        original = getattr(DynamoDBBackend, name)
-
-        def serialised(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return __original(self, *args, **kwargs)
-
-        patches.append(mock.patch.object(DynamoDBBackend, name, serialised))
-    for patch in patches:
-        patch.start()
-    try:
-        yield
-    finally:
-        for patch in patches:
-            patch.stop()
 
 
 class _Body:
