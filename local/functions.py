@@ -89,9 +89,20 @@ class LocalFunction:
         try:
             return getattr(module, self.handler_name)(event, context)
         finally:
-            with self._lock:
-                self._idle.append(module)
-                self._lock.notify()
+            self._release(module)
+
+    def openapi_json(self) -> str:
+        """The OpenAPI document the function's resolver (its module's ``app``) generates, as JSON text."""
+        module = self._acquire()
+        try:
+            return str(module.app.get_openapi_json_schema())
+        finally:
+            self._release(module)
+
+    def _release(self, module: ModuleType) -> None:
+        with self._lock:
+            self._idle.append(module)
+            self._lock.notify()
 
     def _acquire(self) -> ModuleType:
         with self._lock:

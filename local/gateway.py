@@ -6,8 +6,9 @@ route added to ``template.yaml`` is served here without any other change. Like A
 ``{"message": "Missing Authentication Token"}`` for a route that does not exist, and 502 ``{"message":
 "Internal server error"}`` when a handler fails or returns something that is not a proxy response.
 
-It also serves the local control routes: ``GET /_local/outbox`` (a page), ``GET /_local/outbox.json`` and
-``POST /_local/sweep`` (the reminder sweep, now, as a scheduled event at a given ``time``).
+It also serves the local control routes: ``GET /_local/outbox`` (a page), ``GET /_local/outbox.json``,
+``POST /_local/sweep`` (the reminder sweep, now, as a scheduled event at a given ``time``) and
+``GET /_local/openapi.json`` (the storefront API's OpenAPI document, from the functions' resolvers).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from werkzeug.wrappers import Request, Response
 
 from local.environment import ACCOUNT_ID
 from local.functions import FunctionNotBuilt, LocalFunction
+from local.openapi import UndescribedRoutes, storefront_openapi
 from local.outbox import Outbox, render_page
 
 logger = logging.getLogger("local.gateway")
@@ -89,6 +91,7 @@ class Gateway:
                 Rule("/_local/outbox", methods=["GET"], endpoint=self.outbox_page),
                 Rule("/_local/outbox.json", methods=["GET"], endpoint=self.outbox_json),
                 Rule("/_local/sweep", methods=["POST"], endpoint=self.sweep),
+                Rule("/_local/openapi.json", methods=["GET"], endpoint=self.openapi),
             ]
         )
 
@@ -253,6 +256,14 @@ class Gateway:
         finally:
             self.outbox.observe()
         return _json(result if result is not None else {})
+
+    def openapi(self, request: Request) -> Response:
+        try:
+            return _json(storefront_openapi(self.routes, lambda function: self.functions[function].openapi_json()))
+        except FunctionNotBuilt as error:
+            return _local_error(503, "FUNCTION_NOT_BUILT", str(error))
+        except UndescribedRoutes as error:
+            return _local_error(500, "OPENAPI_INCOMPLETE", str(error))
 
 
 def parse_instant(value: Any) -> datetime:
