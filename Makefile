@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv browser e2e test test-fast lint check-template run demo build bench clean
+.PHONY: venv browser e2e test test-fast lint check-template run demo build bench mutants clean
 
 $(STAMP): requirements-dev.txt layers/payment_links/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ $(SAM_STAMP):
 
 build: $(SAM_STAMP)
 	.venv-sam/bin/sam build $(ARGS)
+
+# Remove each reliability mechanism in turn; the test that proves it must fail (docs/reliability.md). Minutes.
+mutants: $(STAMP)
+	$(BIN)/python -m tests.reliability.mutation_check
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)

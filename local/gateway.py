@@ -117,7 +117,7 @@ class Gateway:
         route = self.routes[index]
         if request.method != route["method"]:  # werkzeug answers HEAD for GET routes; API Gateway does not
             return _gateway_error(403, "Missing Authentication Token"), "no route"
-        if route["api_key_required"] and request.headers.get("x-api-key") != self.api_key:
+        if not self.authorised(route, request):
             return _gateway_error(403, "Forbidden"), route["function"]
         if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
             return _gateway_error(413, "Request Too Long"), route["function"]
@@ -134,6 +134,10 @@ class Gateway:
         finally:
             self.outbox.observe()
         return self.http_response(result, event["requestContext"]["requestId"], route["function"]), route["function"]
+
+    def authorised(self, route: dict[str, Any], request: Request) -> bool:
+        """A route with ``ApiKeyRequired`` needs this API's key in ``x-api-key``, exactly (case-sensitive)."""
+        return not route["api_key_required"] or request.headers.get("x-api-key") == self.api_key
 
     def proxy_event(self, request: Request, route: dict[str, Any], path_parameters: dict[str, str]) -> dict[str, Any]:
         """The REST API (v1) proxy event API Gateway would hand the function for this request."""

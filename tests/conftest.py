@@ -38,6 +38,7 @@ import respx  # noqa: E402
 
 from local.lambda_isolation import isolate_router_state  # noqa: E402
 from local.moto_dynamodb import serialise_dynamodb  # noqa: E402
+from tests.reliability import mutants  # noqa: E402
 from tests.support.aws_env import AwsEnv, reset_process_state, start_moto  # noqa: E402
 from tests.support.fake_wix import BASE_URL, FakeWix  # noqa: E402
 
@@ -49,6 +50,19 @@ pytest_plugins = ["tests.support.log_capture"]
 # does the same): without them a lost update or a mixed-up event seen by a test would be the rig's, not ours.
 isolate_router_state()
 serialise_dynamodb()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def mutant() -> Iterator[str | None]:
+    """Remove the mechanism RELIABILITY_MUTANT names (tests/reliability/mutants.py) for the whole run, before any
+    stack starts or function loads. Unset in CI: nothing is removed."""
+    name = os.environ.get("RELIABILITY_MUTANT")
+    if not name:
+        yield None
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        mutants.apply(name, patch)
+        yield name
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 from local.moto_bootstrap import MotoServer
 from local.template import create_tables
 from local.wix_sandbox import SandboxServer
-from tests.reliability import figures, mutants
+from tests.reliability import figures
 from tests.reliability.harness import (
     SANDBOX_API_KEY,
     SANDBOX_SITE_ID,
@@ -109,15 +109,6 @@ def sandbox(sandbox_server: SandboxServer) -> Iterator[WixSandbox]:
     figures.add("wix faults", injected=client.faulted_calls())
     client.clear_faults()
     client.close()
-
-
-@pytest.fixture(autouse=True)
-def mutant(monkeypatch: pytest.MonkeyPatch) -> str | None:
-    """Remove the mechanism named by RELIABILITY_MUTANT (unset in CI: nothing is removed)."""
-    name = os.environ.get("RELIABILITY_MUTANT")
-    if name:
-        mutants.apply(name, monkeypatch)
-    return name
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:

@@ -142,6 +142,91 @@ def _no_unsubscribe_signature(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(unsubscribe, "read_token", read)
 
 
+def _no_update_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read-change-write that lost its conditional write gives up instead of reading again."""
+    from payment_links import store
+
+    monkeypatch.setattr(store, "MAX_UPDATE_ATTEMPTS", 1)
+
+
+def _no_aws_unavailable_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS throttling that outlasted the SDK's retries is answered like any unexpected error (500)."""
+    from payment_links import http
+
+    monkeypatch.setattr(http, "_aws_unavailable", lambda _exc: False)
+
+
+def _no_send_outcomes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A send SES or SNS refused is no longer recorded per channel: the error propagates."""
+    from payment_links.domain.payment_request import Notification
+    from payment_links.notify.sender import SEND_SENT, Notifier
+
+    def send(self: Notifier, record: Any, url: str, kind: str, channels: list[str], now: Any, unsubscribe_url: Any = None) -> list[Any]:
+        return [
+            Notification(
+                channel=channel, kind=kind, status=SEND_SENT, message_id=self._send_one(record, url, kind, channel, unsubscribe_url), at=now
+            )
+            for channel in channels
+        ]
+
+    monkeypatch.setattr(Notifier, "send", send)
+
+
+def _no_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gateway lets every request through, key or not (``ApiKeyRequired`` dropped from the routes)."""
+    from local.gateway import Gateway
+
+    monkeypatch.setattr(Gateway, "authorised", lambda _self, _route, _request: True)
+
+
+def _no_webhook_body_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The webhook reads a body of any size (its 64 KB limit raised to 1 GB)."""
+    from payment_links.config import get_settings
+
+    monkeypatch.setenv("WEBHOOK_MAX_BODY_BYTES", str(1 << 30))
+    get_settings.cache_clear()  # the suite's fixtures clear it again afterwards (reset_process_state)
+
+
+def _no_id_escaping(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ids go into Wix URLs as they come (no quoting as one path segment)."""
+    from payment_links.wix import client
+
+    monkeypatch.setattr(client, "_segment", lambda value: value)
+
+
+def _no_signature_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Webhook tokens are decoded without checking their signature (the algorithm is still pinned)."""
+    from payment_links.wix import webhooks
+
+    decode = webhooks.jwt.decode
+
+    def unverified(token: str, _key: Any, **kwargs: Any) -> Any:
+        return decode(token, options={**kwargs.pop("options", {}), "verify_signature": False}, **kwargs)
+
+    monkeypatch.setattr(webhooks.jwt, "decode", unverified)
+
+
+def _no_quiet_hours(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reminders fall due inside the customer's quiet hours."""
+    from payment_links.domain.reminders import QuietHours
+
+    monkeypatch.setattr(QuietHours, "move_out", lambda _self, at, _tz: at)
+
+
+def _no_validation_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Invalid requests get Powertools' own 422 body, not the documented error (functions loaded afterwards)."""
+    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+    from payment_links import http
+
+    register = http.register_error_handlers
+
+    def without_validation_answer(app: Any) -> None:
+        register(app)
+        app.exception_handler_manager._exception_handlers.pop(RequestValidationError, None)
+
+    monkeypatch.setattr(http, "register_error_handlers", without_validation_answer)
+
+
 MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "no-idempotency": _no_idempotency,
     "no-conditional-save": _no_conditional_save,
@@ -152,6 +237,15 @@ MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "no-retry-after": _no_retry_after,
     "no-reminder-handback": _no_reminder_handback,
     "no-unsubscribe-signature": _no_unsubscribe_signature,
+    "no-update-retry": _no_update_retry,
+    "no-aws-unavailable-answer": _no_aws_unavailable_answer,
+    "no-send-outcomes": _no_send_outcomes,
+    "no-api-key": _no_api_key,
+    "no-webhook-body-limit": _no_webhook_body_limit,
+    "no-id-escaping": _no_id_escaping,
+    "no-signature-check": _no_signature_check,
+    "no-quiet-hours": _no_quiet_hours,
+    "no-validation-answer": _no_validation_answer,
 }
 
 

@@ -1,16 +1,14 @@
 """Fixtures of the security suite: one local stack (API Gateway with its API key, moto, the Wix sandbox) per module
-that asks for it, and the mechanism removals of ``tests/reliability/mutants.py`` for checking the tests."""
+that asks for it (RELIABILITY_MUTANT removals are applied by tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from local.stack import LocalStack, StackConfig
-from tests.reliability import mutants
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +22,3 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
 def sandbox(local_stack: LocalStack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=local_stack.sandbox_url, timeout=30) as client:
         yield client
-
-
-@pytest.fixture(autouse=True)
-def mutant(monkeypatch: pytest.MonkeyPatch) -> str | None:
-    name = os.environ.get("RELIABILITY_MUTANT")
-    if name:
-        mutants.apply(name, monkeypatch)
-    return name
