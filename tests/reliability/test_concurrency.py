@@ -33,6 +33,9 @@ def duplicates(counts: Counter[Any]) -> int:
 def test_a_hundred_concurrent_identical_creates_make_one_wix_request_and_send_once(cloud: Cloud, sandbox: WixSandbox) -> None:
     order_id = sandbox.create_order(balance="40.00", email="jane@example.com", phone="+15555550123")
     body = {"orderId": order_id, "externalId": "inv-100-at-once", "title": "Balance due", "amount": "25.00"}
+    # A slow Wix create: the duplicates arrive while the first is in flight, before anything is stored or
+    # findable at Wix by its externalId, so only the idempotency record stands between them and Wix.
+    sandbox.fault("create", latencyMs=400)
     creates = Containers("create", 100)
 
     results = run_concurrently(100, lambda _n: creates.call(api_event("POST", "/payment-requests", body)))
