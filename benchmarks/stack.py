@@ -8,8 +8,8 @@ child processes (``benchmarks.child``) with ``environment()``: the template's va
 from __future__ import annotations
 
 import json
+import logging
 import os
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,9 +21,10 @@ from typing import Any
 import boto3
 import httpx
 
+from benchmarks import moto_fixes
 from local.environment import Deployment, build_deployment
 from local.moto_bootstrap import FAKE_CREDENTIALS, MotoServer, bootstrap
-from local.template import ROOT
+from local.template import ROOT, create_tables
 from local.wix_sandbox import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, SandboxServer
 from local.wix_sandbox.orders import Buyer, OrderSpec, create_order
 
@@ -39,6 +40,32 @@ class BenchStack:
     sandbox: SandboxServer
     deployment: Deployment
     state_dir: Path
+
+    def reset_aws(self) -> None:
+        """A clean AWS: moto emptied, then the template's resources, plus a mirror of each table for the floor.
+
+        The floor sends the handler's calls again to the mirrors, which hold the same items as the handler's
+        tables at every step, so its conditional writes succeed exactly as the handler's did."""
+        httpx.post(f"{self.moto.url}/moto-api/reset", timeout=30).raise_for_status()
+        bootstrap(
+            self.deployment,
+            self.moto.url,
+            {
+                "WixCredentialsSecretArn": json.dumps({"apiKey": WIX_API_KEY}),
+                "WixWebhookPublicKeySecretArn": (self.state_dir / PUBLIC_KEY_FILE).read_text(),
+            },
+        )
+        tables = self.deployment.physical_names("AWS::DynamoDB::Table")
+        create_tables(self.dynamodb(), {logical_id: f"{name}-floor" for logical_id, name in tables.items()})
+
+    @property
+    def mirror_tables(self) -> dict[str, str]:
+        """Each table's name → its mirror's, for ``iotrace.retarget_tables``."""
+        return {name: f"{name}-floor" for name in self.deployment.physical_names("AWS::DynamoDB::Table").values()}
+
+    @property
+    def public_key_pem(self) -> str:
+        return (self.state_dir / PUBLIC_KEY_FILE).read_text()
 
     @property
     def private_key_pem(self) -> bytes:
@@ -66,6 +93,9 @@ class BenchStack:
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_DISABLED": "true",
                 "POWERTOOLS_LOG_LEVEL": "WARNING",
+                # Zones from the layer's tzdata package rather than this machine's /usr/share/zoneinfo: a runtime
+                # image without system zone files (Amazon Linux 2023 minimal) has only the layer's.
+                "PYTHONTZPATH": "",
                 "PYTHONPATH": os.pathsep.join([str(LAYER_DIR), str(ROOT)]),
             }
         )
@@ -94,33 +124,22 @@ class BenchStack:
     def dynamodb(self) -> Any:
         return boto3.client("dynamodb", endpoint_url=self.moto.url, region_name=REGION, **FAKE_CREDENTIALS)
 
-    @property
-    def table_name(self) -> str:
-        return self.deployment.physical_names("AWS::DynamoDB::Table")["PaymentRequestsTable"]
-
 
 @contextmanager
 def bench_stack() -> Iterator[BenchStack]:
     """moto and the sandbox on free loopback ports, with the template's tables, bus, secrets and SES sender."""
+    moto_fixes.apply()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server would log every request
     with tempfile.TemporaryDirectory(prefix="payment-links-bench-") as tmp:
         state_dir = Path(tmp)
         moto = MotoServer("127.0.0.1", 0).start()
         sandbox = SandboxServer(host="127.0.0.1", port=0, key_dir=state_dir, webhook_url=None, seed_demo_order=False).start()
+        # No webhooks are pushed in a benchmark; without this the sandbox would still sign every event it queues.
+        sandbox.dispatcher.stop()
         try:
-            deployment = build_deployment("bench", REGION, {"WixBaseUrl": sandbox.url})
-            bootstrap(
-                deployment,
-                moto.url,
-                {
-                    "WixCredentialsSecretArn": json.dumps({"apiKey": WIX_API_KEY}),
-                    "WixWebhookPublicKeySecretArn": (state_dir / PUBLIC_KEY_FILE).read_text(),
-                },
-            )
-            yield BenchStack(moto, sandbox, deployment, state_dir)
+            stack = BenchStack(moto, sandbox, build_deployment("bench", REGION, {"WixBaseUrl": sandbox.url}), state_dir)
+            stack.reset_aws()
+            yield stack
         finally:
             sandbox.stop()
             moto.stop()
-
-
-def python() -> str:
-    return sys.executable

@@ -223,7 +223,7 @@ def test_access_logs_and_stage_throttling() -> None:
 
 def test_webhook_is_served_by_its_snapstart_alias() -> None:
     cfn = translated_template()
-    (alias_id, alias), = resources(cfn, "AWS::Lambda::Alias").items()
+    ((alias_id, alias),) = resources(cfn, "AWS::Lambda::Alias").items()
     assert render(props(alias)["FunctionName"]) == "${WebhookFunction}"
     body = json.dumps(props(cfn["Resources"]["Api"])["Body"]["paths"]["/webhooks/wix"])
     assert alias_id in body, "the webhook route must invoke the published (SnapStart) alias, not $LATEST"

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
 
+from payment_links import aws
 from payment_links.config import get_settings
 
 
+@cache
+def _provider() -> parameters.SecretsProvider:
+    # With the process's own client: Powertools' default provider builds a boto3 Session of its own, which
+    # loads botocore's data files again: ~65 ms of CPU on a cold start's first secret (docs/performance.md).
+    return parameters.SecretsProvider(boto3_client=aws.client("secretsmanager"))
+
+
 def get_secret_text(name: str) -> str:
-    value = parameters.get_secret(name, max_age=get_settings().secrets_max_age)
+    value = _provider().get(name, max_age=get_settings().secrets_max_age)
     if isinstance(value, bytes):
         return value.decode()
     return str(value)
@@ -26,3 +35,4 @@ def get_secret_json(name: str) -> dict[str, Any]:
 
 def clear_secret_cache() -> None:
     parameters.clear_caches()
+    _provider.cache_clear()

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aws_lambda_powertools import Logger
 
 from payment_links.domain.money import format_amount
+from payment_links.store import StaleRecord
 
 if TYPE_CHECKING:
     from payment_links.config import Settings
@@ -92,7 +93,7 @@ def publish_pending_paid_event(record: PaymentRequest, deps: PaidEventDeps) -> P
             current.paid_event_lease_until = lease_until
         return taken
 
-    leased = deps.store.update(record.id, take_lease)
+    leased = _change(record, take_lease, deps)
     if leased is None or not taken:
         return leased or record  # already published, or another caller holds the lease right now
 
@@ -110,7 +111,21 @@ def publish_pending_paid_event(record: PaymentRequest, deps: PaidEventDeps) -> P
         return True
 
     logger.info("PaymentRequestPaid published", extra={"payment_request_id": leased.id})
-    return deps.store.update(leased.id, clear) or leased
+    return _change(leased, clear, deps) or leased
+
+
+def _change(record: PaymentRequest, change: Callable[[PaymentRequest], bool], deps: PaidEventDeps) -> PaymentRequest | None:
+    """``store.update`` starting from the copy in hand, which right after the write that set the flag is current:
+    one consistent read fewer per step (a paid webhook makes 5 calls, not 7). When the copy is stale (the
+    version-checked write fails) or says there is nothing to do, the store reads the record and ``change``
+    decides on that, exactly as before."""
+    current = record.model_copy(deep=True)
+    if change(current):
+        try:
+            return deps.store.save(current)
+        except StaleRecord:
+            pass
+    return deps.store.update(record.id, change)
 
 
 def _put(record: PaymentRequest, deps: PaidEventDeps) -> None:

@@ -1,0 +1,106 @@
+"""The events each benchmark sends, and the stored requests they act on (seeded in the tables and their mirrors).
+
+Every timed event acts on a request of its own (a fresh order for each create, a fresh request for each resend
+and webhook), so no iteration pays for the history an earlier one left behind.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+from typing import Any
+
+import jwt
+
+from benchmarks import data
+from benchmarks.stack import BenchStack
+from local.clock import format_event_time
+from tests.support.lambda_runtime import api_event
+from tests.support.webhook_signing import EVENT_TYPE_PREFIX, claims_for, domain_event, envelope
+
+Event = dict[str, Any]
+_sequence = itertools.count(1)
+
+
+class Workload:
+    def __init__(self, stack: BenchStack) -> None:
+        self.stack = stack
+        names = stack.deployment.physical_names("AWS::DynamoDB::Table")
+        self.table = names["PaymentRequestsTable"]
+
+    # -- stored requests --------------------------------------------------------------------------------------
+
+    def seed(self, count: int) -> list[dict[str, Any]]:
+        """Requests UNPAID at the sandbox and stored as the create function stores them, in both tables."""
+        entities, items = [], []
+        for _ in range(count):
+            order_id = self.stack.add_order()
+            entity = data.wix_request(self.stack, order_id, f"bench-{next(_sequence)}")
+            entities.append(entity)
+            items.append(data.item_of(data.record_for(entity)))
+        for table in (self.table, self.stack.mirror_tables[self.table]):
+            data.put_items(table, items)
+        return entities
+
+    # -- API events -------------------------------------------------------------------------------------------
+
+    def create(self) -> Event:
+        external_id = f"bench-create-{next(_sequence)}"
+        body = {"orderId": self.stack.add_order(), "externalId": external_id, "title": "Balance due", "amount": "10.00"}
+        return api_event("POST", "/payment-requests", body=body)
+
+    @staticmethod
+    def get(entity: dict[str, Any]) -> Event:
+        return api_event("GET", f"/payment-requests/{entity['id']}")
+
+    @staticmethod
+    def list_by_order(entity: dict[str, Any]) -> Event:
+        return api_event("GET", "/payment-requests", query={"orderId": entity["orderId"]})
+
+    @staticmethod
+    def void(entity: dict[str, Any]) -> Event:
+        return api_event("POST", f"/payment-requests/{entity['id']}/void")
+
+    @staticmethod
+    def resend(entity: dict[str, Any]) -> Event:
+        return api_event("POST", f"/payment-requests/{entity['id']}/resend", body={})
+
+    @staticmethod
+    def lost_link(entity: dict[str, Any]) -> Event:
+        return api_event("POST", f"/orders/{entity['orderId']}/payment-requests/resend", body={})
+
+    @staticmethod
+    def unsubscribe_page() -> Event:
+        return api_event("GET", "/unsubscribe/not-a-token", headers={"Accept": "text/html"})
+
+    @staticmethod
+    def sweep(at: datetime) -> Event:
+        return {
+            "version": "0",
+            "id": f"bench-sweep-{next(_sequence)}",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": format_event_time(at),
+            "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/bench-ResendFunctionReminderSweep"],
+            "detail": {},
+        }
+
+    # -- webhooks ---------------------------------------------------------------------------------------------
+
+    def signed(self, entity: dict[str, Any], kind: str = "paid") -> str:
+        """A webhook body exactly as Wix signs it, with the sandbox's key (whose public half is in the secret)."""
+        wire = {**entity, "status": {"paid": "PAID", "expired": "EXPIRED", "voided": "VOIDED"}.get(kind, entity["status"])}
+        inner = domain_event(kind, wire, sequence=next(_sequence))
+        claims = claims_for(envelope(EVENT_TYPE_PREFIX + kind, inner, "local-instance"), expires_in=3600)
+        return jwt.encode(claims, self.stack.private_key_pem, algorithm="RS256")
+
+    def webhook(self, entity: dict[str, Any], kind: str = "paid") -> tuple[Event, tuple[str, str]]:
+        """The API Gateway event, and what the floor needs to verify the same token."""
+        token = self.signed(entity, kind)
+        return self.webhook_from_token(token), (token, self.stack.public_key_pem)
+
+    @staticmethod
+    def webhook_from_token(token: str) -> Event:
+        return api_event("POST", "/webhooks/wix", raw_body=token, headers={"Content-Type": "text/plain"})
