@@ -31,14 +31,7 @@ DUE = CREATED + timedelta(days=1)
 _serializer = TypeSerializer()
 
 
-class _NoTable:
-    """Enough of a boto3 Table for ``PaymentRequestStore._item`` (the mapping needs no I/O)."""
-
-    name = "unused"
-    meta = type("Meta", (), {"client": None})()
-
-
-_mapping = PaymentRequestStore(_NoTable())
+_mapping = PaymentRequestStore(client=None, table_name="unused")  # only its mapping (``_item``) is used: no I/O
 
 
 def item_of(record: PaymentRequest) -> dict[str, Any]:

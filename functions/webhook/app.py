@@ -62,7 +62,7 @@ class WebhookDependencies:
 
 def dependencies() -> WebhookDependencies:
     settings = get_settings()
-    store = PaymentRequestStore(aws.table(settings.table_name), settings.terminal_record_ttl_days)
+    store = PaymentRequestStore(aws.client("dynamodb"), settings.table_name, settings.terminal_record_ttl_days)
     return WebhookDependencies(settings=settings, store=store, events=aws.client("events"))
 
 

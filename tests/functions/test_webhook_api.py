@@ -35,7 +35,7 @@ def post(body: str | bytes, base64_encoded: bool = False) -> tuple[int, Any, dic
 
 def store() -> PaymentRequestStore:
     settings = get_settings()
-    return PaymentRequestStore(aws_clients.table(settings.table_name), settings.terminal_record_ttl_days)
+    return PaymentRequestStore(aws_clients.client("dynamodb"), settings.table_name, settings.terminal_record_ttl_days)
 
 
 def stored_request(wix: Any, *, external_id: str = "inv-1", amount: str = "25.00") -> PaymentRequest:

@@ -34,11 +34,12 @@ def _no_idempotency(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _no_conditional_save(monkeypatch: pytest.MonkeyPatch) -> None:
     """Record writes no longer check the version they read (last writer wins)."""
+    from payment_links import store
     from payment_links.store import PaymentRequestStore
 
     def save(self: PaymentRequestStore, record: Any) -> Any:
         record.version += 1
-        self._table.put_item(Item=self._item(record))
+        self._client.put_item(TableName=self._table_name, Item=store._wire(self._item(record)))
         return record
 
     monkeypatch.setattr(PaymentRequestStore, "save", save)

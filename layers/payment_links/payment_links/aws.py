@@ -1,4 +1,4 @@
-"""boto3 clients and resources, built once per process with explicit timeouts and bounded retries.
+"""boto3 clients, built once per process with explicit timeouts and bounded retries.
 
 ``AWS_ENDPOINT_URL`` (read by boto3 itself) points them at moto's server locally.
 """
@@ -27,12 +27,5 @@ def client(service: str) -> Any:
         return boto3.client(service, config=AWS_CONFIG)  # type: ignore[call-overload]
 
 
-@cache
-def table(name: str) -> Any:
-    with _lock:
-        return boto3.resource("dynamodb", config=AWS_CONFIG).Table(name)
-
-
 def reset_clients() -> None:
     client.cache_clear()
-    table.cache_clear()

@@ -48,7 +48,7 @@ def get_dependencies() -> Dependencies:
     settings = get_settings()
     return Dependencies(
         settings=settings,
-        store=PaymentRequestStore(aws.table(settings.table_name), settings.terminal_record_ttl_days),
+        store=PaymentRequestStore(aws.client("dynamodb"), settings.table_name, settings.terminal_record_ttl_days),
         wix=WixClient(get_http_client(settings), wix_auth_from_secrets(settings), settings),
         notifier=Notifier(aws.client("sesv2"), aws.client("sns"), settings),
         events=aws.client("events"),

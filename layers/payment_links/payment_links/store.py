@@ -1,5 +1,8 @@
 """DynamoDB repository of payment requests (single table; every access path is a GetItem or a Query).
 
+On the low-level client, with items converted by boto3's own ``TypeSerializer``: a boto3 *resource* would cost
+each cold start ~45 ms of CPU to build (its model and classes) for the same calls (docs/performance.md).
+
 Items (``pk`` / ``sk``):
 - ``PR#{id}`` / ``REQUEST``: the record; ``version`` guards every write (optimistic concurrency).
   ``gsi1pk``=``ORDER#{orderId}``, ``gsi1sk``=createdAt#id feed the ByOrder index (newest first).
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from payment_links.domain.payment_request import UNPAID, PaymentRequest
@@ -72,47 +76,64 @@ def _cancellation_codes(exc: ClientError) -> list[str]:
     return [reason.get("Code", "None") for reason in exc.response.get("CancellationReasons", [])]
 
 
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _wire(values: dict[str, Any]) -> dict[str, Any]:
+    """Python values as DynamoDB attribute values (what a resource would send)."""
+    return {name: _serializer.serialize(value) for name, value in values.items()}
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
 class PaymentRequestStore:
-    def __init__(self, table: Any, terminal_ttl_days: int = 400) -> None:
-        self._table = table
-        self._client = table.meta.client
+    def __init__(self, client: Any, table_name: str, terminal_ttl_days: int = 400) -> None:
+        self._client = client  # a boto3 DynamoDB client
+        self._table_name = table_name
         self._terminal_ttl_seconds = terminal_ttl_days * 86400
 
     # -- reads ------------------------------------------------------------------------------
 
     def get(self, request_id: str) -> PaymentRequest | None:
-        item = self._table.get_item(Key={"pk": f"PR#{request_id}", "sk": "REQUEST"}, ConsistentRead=True).get("Item")
+        item = self._get({"pk": f"PR#{request_id}", "sk": "REQUEST"})
         return self._record(item) if item else None
 
     def get_claim(self, external_id: str) -> Claim | None:
-        item = self._table.get_item(Key={"pk": f"EXT#{external_id}", "sk": "CLAIM"}, ConsistentRead=True).get("Item")
+        item = self._get({"pk": f"EXT#{external_id}", "sk": "CLAIM"})
         return Claim(item["requestId"], item.get("contentHash")) if item else None
 
     def list_by_order(self, order_id: str, limit: int = 100) -> list[PaymentRequest]:
-        response = self._table.query(
+        response = self._client.query(
+            TableName=self._table_name,
             IndexName=BY_ORDER_INDEX,
             KeyConditionExpression="gsi1pk = :pk",
-            ExpressionAttributeValues={":pk": f"ORDER#{order_id}"},
+            ExpressionAttributeValues=_wire({":pk": f"ORDER#{order_id}"}),
             ScanIndexForward=False,
             Limit=limit,
         )
-        return [self._record(item) for item in response.get("Items", [])]
+        return [self._record(_plain(item)) for item in response.get("Items", [])]
 
     def due_page(
         self, shard: str, now: datetime, limit: int, start_key: dict[str, Any] | None = None
     ) -> tuple[list[str], dict[str, Any] | None]:
-        """Ids of requests whose next reminder is due by ``now`` in one shard, oldest due first."""
+        """Ids of requests whose next reminder is due by ``now`` in one shard, oldest due first.
+
+        The returned key is opaque: hand it back as ``start_key`` for the next page."""
         kwargs: dict[str, Any] = {
+            "TableName": self._table_name,
             "IndexName": DUE_INDEX,
             "KeyConditionExpression": "dueShard = :shard AND dueAt <= :now",
-            "ExpressionAttributeValues": {":shard": shard, ":now": _iso(now)},
+            "ExpressionAttributeValues": _wire({":shard": shard, ":now": _iso(now)}),
             "ProjectionExpression": "pk",
             "Limit": limit,
         }
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
-        response = self._table.query(**kwargs)
-        ids = [item["pk"].removeprefix("PR#") for item in response.get("Items", [])]
+        response = self._client.query(**kwargs)
+        ids = [item["pk"]["S"].removeprefix("PR#") for item in response.get("Items", [])]
         return ids, response.get("LastEvaluatedKey")
 
     # -- writes -----------------------------------------------------------------------------
@@ -120,12 +141,9 @@ class PaymentRequestStore:
     def create(self, record: PaymentRequest) -> PaymentRequest:
         """Store a new record and, when it has one, claim its externalId, atomically."""
         record.version = 1
-        items: list[dict[str, Any]] = [
-            {"Put": {"TableName": self._table.name, "Item": self._item(record), "ConditionExpression": "attribute_not_exists(pk)"}}
-        ]
+        items: list[dict[str, Any]] = [self._put(self._item(record), "attribute_not_exists(pk)")]
         if record.external_id:
-            claim = {"pk": f"EXT#{record.external_id}", "sk": "CLAIM", "requestId": record.id, "contentHash": record.content_hash}
-            items.append({"Put": {"TableName": self._table.name, "Item": claim, "ConditionExpression": "attribute_not_exists(pk)"}})
+            items.append(self._put(self._claim(record), "attribute_not_exists(pk)"))
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
@@ -142,19 +160,11 @@ class PaymentRequestStore:
         atomically; ``record.version`` must be the stored version."""
         expected = record.version
         record.version = expected + 1
-        claim = {"pk": f"EXT#{record.external_id}", "sk": "CLAIM", "requestId": record.id, "contentHash": record.content_hash}
         try:
             self._client.transact_write_items(
                 TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table.name,
-                            "Item": self._item(record),
-                            "ConditionExpression": "version = :expected",
-                            "ExpressionAttributeValues": {":expected": expected},
-                        }
-                    },
-                    {"Put": {"TableName": self._table.name, "Item": claim, "ConditionExpression": "attribute_not_exists(pk)"}},
+                    self._put(self._item(record), "version = :expected", {":expected": expected}),
+                    self._put(self._claim(record), "attribute_not_exists(pk)"),
                 ]
             )
         except ClientError as exc:
@@ -172,11 +182,7 @@ class PaymentRequestStore:
         expected = record.version
         record.version = expected + 1
         try:
-            self._table.put_item(
-                Item=self._item(record),
-                ConditionExpression="version = :expected",
-                ExpressionAttributeValues={":expected": expected},
-            )
+            self._client.put_item(**self._put(self._item(record), "version = :expected", {":expected": expected})["Put"])
         except ClientError as exc:
             record.version = expected
             if _is_condition_failure(exc):
@@ -204,18 +210,12 @@ class PaymentRequestStore:
         expected = record.version
         record.version = expected + 1
         event_item = {"pk": f"EVENT#{event_id}", "sk": "EVENT", "requestId": record.id, "expiresAt": int(time.time()) + event_ttl_seconds}
-        record_put: dict[str, Any] = {"TableName": self._table.name, "Item": self._item(record)}
         if expected:
-            record_put |= {"ConditionExpression": "version = :expected", "ExpressionAttributeValues": {":expected": expected}}
+            record_put = self._put(self._item(record), "version = :expected", {":expected": expected})
         else:
-            record_put |= {"ConditionExpression": "attribute_not_exists(pk)"}
+            record_put = self._put(self._item(record), "attribute_not_exists(pk)")
         try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {"Put": {"TableName": self._table.name, "Item": event_item, "ConditionExpression": "attribute_not_exists(pk)"}},
-                    {"Put": record_put},
-                ]
-            )
+            self._client.transact_write_items(TransactItems=[self._put(event_item, "attribute_not_exists(pk)"), record_put])
         except ClientError as exc:
             record.version = expected
             codes = _cancellation_codes(exc)
@@ -228,11 +228,9 @@ class PaymentRequestStore:
 
     def mark_event_seen(self, event_id: str, event_ttl_seconds: int) -> bool:
         """Mark an event that changes no record. False when it was seen before."""
+        event_item = {"pk": f"EVENT#{event_id}", "sk": "EVENT", "expiresAt": int(time.time()) + event_ttl_seconds}
         try:
-            self._table.put_item(
-                Item={"pk": f"EVENT#{event_id}", "sk": "EVENT", "expiresAt": int(time.time()) + event_ttl_seconds},
-                ConditionExpression="attribute_not_exists(pk)",
-            )
+            self._client.put_item(**self._put(event_item, "attribute_not_exists(pk)")["Put"])
         except ClientError as exc:
             if _is_condition_failure(exc):
                 return False
@@ -240,9 +238,26 @@ class PaymentRequestStore:
         return True
 
     def event_seen(self, event_id: str) -> bool:
-        return "Item" in self._table.get_item(Key={"pk": f"EVENT#{event_id}", "sk": "EVENT"}, ConsistentRead=True)
+        return self._get({"pk": f"EVENT#{event_id}", "sk": "EVENT"}) is not None
+
+    # -- wire -------------------------------------------------------------------------------
+
+    def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
+        item = self._client.get_item(TableName=self._table_name, Key=_wire(key), ConsistentRead=True).get("Item")
+        return _plain(item) if item else None
+
+    def _put(self, item: dict[str, Any], condition: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A conditional Put, as ``TransactItems`` wants it (``["Put"]`` is PutItem's arguments)."""
+        put: dict[str, Any] = {"TableName": self._table_name, "Item": _wire(item), "ConditionExpression": condition}
+        if values:
+            put["ExpressionAttributeValues"] = _wire(values)
+        return {"Put": put}
 
     # -- mapping ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _claim(record: PaymentRequest) -> dict[str, Any]:
+        return {"pk": f"EXT#{record.external_id}", "sk": "CLAIM", "requestId": record.id, "contentHash": record.content_hash}
 
     def _item(self, record: PaymentRequest) -> dict[str, Any]:
         item: dict[str, Any] = {
