@@ -3,6 +3,10 @@
 Thin by design: parse, call ``payment_links.flows.create``, shape the response.
 """
 
+from payment_links import cold_start
+
+cold_start.pause_collector()  # until every import below is done (payment_links/cold_start.py)
+
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -69,3 +73,6 @@ def void_payment_request(request_id: str) -> PaymentRequestView:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     register_lambda_context(context)
     return app.resolve(event, context)
+
+
+cold_start.settle()

@@ -5,6 +5,10 @@ sweep, which treats the event's ``time`` as the current time. Thin by design: th
 ``payment_links.flows.resend``, ``.sweep`` and ``.unsubscribe``.
 """
 
+from payment_links import cold_start
+
+cold_start.pause_collector()  # until every import below is done (payment_links/cold_start.py)
+
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -134,3 +138,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if is_scheduled_event(event):
         return run_sweep(event, context)
     return app.resolve(event, context)
+
+
+cold_start.settle()

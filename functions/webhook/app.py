@@ -6,6 +6,10 @@ the store and the bus need; the Wix HTTP client (httpx, stamina, credentials) is
 event about a request we never stored.
 """
 
+from payment_links import cold_start
+
+cold_start.pause_collector()  # until every import below is done (payment_links/cold_start.py)
+
 import base64
 import binascii
 from collections.abc import Callable
@@ -132,3 +136,5 @@ except ImportError:  # not on Lambda, or a runtime without SnapStart
 
 if register_before_snapshot is not None:
     register_before_snapshot(dependencies)
+
+cold_start.settle()
