@@ -1,7 +1,7 @@
 """What a handler sent over the network, call by call, so the floor can send exactly the same.
 
 ``IoRecorder`` wraps the two choke points every call of the product passes: botocore's parameter build (the
-low-level request parameters, after the DynamoDB resource layer has serialised its Python values) and
+low-level request parameters, DynamoDB attribute values included) and
 ``httpx.Client.send`` (each Wix request as sent, auth headers included). Recording keeps references only, so a
 timed call pays a list append; copying happens after the clock stops. ``Replayer`` sends recorded calls again
 with plain boto3 clients and one ``httpx.Client``: the floor of the same I/O.

@@ -128,7 +128,7 @@ class BenchStack:
 @contextmanager
 def bench_stack() -> Iterator[BenchStack]:
     """moto and the sandbox on free loopback ports, with the template's tables, bus, secrets and SES sender."""
-    moto_fixes.apply()
+    moto_fixes.apply()  # before MotoServer, whose one-at-a-time lock (local/moto_dynamodb.py) then wraps these too
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server would log every request
     with tempfile.TemporaryDirectory(prefix="payment-links-bench-") as tmp:
         state_dir = Path(tmp)

@@ -11,17 +11,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
 import threading
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -31,7 +28,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
-from tests.support.lambda_runtime import ROOT, LambdaContext
+from tests.support.lambda_runtime import LambdaContext, load_function
 
 SANDBOX_API_KEY = "local-wix-key"
 SANDBOX_SITE_ID = "local-site"
@@ -50,20 +47,8 @@ class Containers:
     """``count`` warm copies of ``functions/<name>/app.py``; ``invoke`` takes an idle one for the call."""
 
     def __init__(self, name: str, count: int) -> None:
-        self._idle = [self._load(name, n) for n in range(count)]
+        self._idle = [load_function(name, f"reliability_{name}_app_{copy}") for copy in range(count)]
         self._lock = threading.Condition()
-
-    @staticmethod
-    def _load(name: str, copy: int) -> ModuleType:
-        module_name = f"reliability_{name}_app_{copy}"
-        if module_name in sys.modules:
-            return sys.modules[module_name]
-        spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "app.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-        return module
 
     def invoke(self, event: dict[str, Any], context: LambdaContext | None = None) -> Any:
         with self._lock:

@@ -27,9 +27,10 @@ class LambdaContext:
         return self.remaining_ms
 
 
-def load_function(name: str) -> ModuleType:
-    """Import ``functions/<name>/app.py`` under a unique module name (every function's module is ``app``)."""
-    module_name = f"function_{name}_app"
+def load_function(name: str, module_name: str | None = None) -> ModuleType:
+    """Import ``functions/<name>/app.py`` under a unique module name (every function's module is ``app``), once
+    per name: another ``module_name`` is another warm copy."""
+    module_name = module_name or f"function_{name}_app"
     if module_name in sys.modules:
         return sys.modules[module_name]
     spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "app.py")
