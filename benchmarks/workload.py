@@ -94,7 +94,7 @@ class Workload:
         wire = {**entity, "status": {"paid": "PAID", "expired": "EXPIRED", "voided": "VOIDED"}.get(kind, entity["status"])}
         inner = domain_event(kind, wire, sequence=next(_sequence))
         claims = claims_for(envelope(EVENT_TYPE_PREFIX + kind, inner, "local-instance"), expires_in=3600)
-        return jwt.encode(claims, self.stack.private_key_pem, algorithm="RS256")
+        return jwt.encode(claims, self.stack.private_key, algorithm="RS256")
 
     def webhook(self, entity: dict[str, Any], kind: str = "paid") -> tuple[Event, tuple[str, str]]:
         """The API Gateway event, and what the floor needs to verify the same token."""

@@ -319,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # werkzeug would set INFO itself: moto's access log
     stop_requested = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
+    # Ctrl-C stops it even when started from a script that put it in the background (which ignores SIGINT).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stack = LocalStack(config)
     try:
         stack.start()

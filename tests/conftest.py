@@ -42,8 +42,9 @@ from tests.reliability import mutants  # noqa: E402
 from tests.support.aws_env import AwsEnv, reset_process_state, start_moto  # noqa: E402
 from tests.support.fake_wix import BASE_URL, FakeWix  # noqa: E402
 
-# Every test: no contact detail or secret in any line the product logs.
-pytest_plugins = ["tests.support.log_capture"]
+# Every test: no contact detail or secret in any line the product logs. The reliability figures, added up across
+# pytest-xdist's workers and printed at the end.
+pytest_plugins = ["tests.support.log_capture", "tests.reliability.figures"]
 
 # Tests run invocations side by side in threads of this process, where Lambda would use separate execution
 # environments, against moto, where DynamoDB would serialise. Both made to behave as on AWS (the local stack
@@ -66,11 +67,19 @@ def mutant() -> Iterator[str | None]:
 
 
 @pytest.fixture
+def concurrent_invocations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests that invoke one function from several threads at once: Powertools keeps one metric set per
+    process (one invocation at a time on Lambda), so concurrent invocations would flush each other's and a
+    flush could find the set emptied under it. Metrics are not what those tests check."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+
+
+@pytest.fixture
 def aws() -> Iterator[AwsEnv]:
-    reset_process_state()
+    reset_process_state(keep_in_process_clients=True)
     with start_moto() as env:
         yield env
-    reset_process_state()
+    reset_process_state(keep_in_process_clients=True)
 
 
 @pytest.fixture

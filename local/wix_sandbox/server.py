@@ -186,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     stop_requested = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
+    # Ctrl-C stops it even when started from a script that put it in the background (which ignores SIGINT).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     server.start()
     print(f"Wix sandbox on {server.url}  (payment pages at {server.public_base_url}/pay/<id>)", file=sys.stderr)
     print(f"  webhooks -> {server.config.webhook_url or 'nowhere'}; public key {server.public_key_path}", file=sys.stderr)

@@ -275,7 +275,7 @@ def test_failed_send_keeps_the_request_and_records_failure(aws, wix, monkeypatch
     assert stored["notifications"] == body["notifications"]
 
 
-def test_concurrent_duplicates_create_one_wix_request_and_one_notification(aws, wix):
+def test_concurrent_duplicates_create_one_wix_request_and_one_notification(aws, wix, concurrent_invocations):
     from concurrent.futures import ThreadPoolExecutor
 
     order_id = wix.add_order()

@@ -172,7 +172,7 @@ def test_a_bad_body_is_refused_in_the_error_shape(aws, wix, raw, expected):
     assert status == expected and body["error"]["code"] == "VALIDATION_FAILED"
 
 
-def test_fifty_concurrent_resends_inside_the_cooldown_send_once(aws, wix):
+def test_fifty_concurrent_resends_inside_the_cooldown_send_once(aws, wix, concurrent_invocations):
     created = create_request(wix, CREATED)
     deps = get_dependencies()
     outcomes: list[str] = []

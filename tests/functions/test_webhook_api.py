@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
 from payment_links import aws as aws_clients
 from payment_links.config import get_settings
@@ -21,6 +20,7 @@ from payment_links.flows.paid_events import publish_pending_paid_event
 from payment_links.secrets import clear_secret_cache
 from payment_links.store import PaymentRequestStore
 
+from tests.support.aws_env import moto_client
 from tests.support.fake_wix import wix_error
 from tests.support.lambda_runtime import api_event, invoke, load_function
 from tests.support.webhook_signing import claims_for, default_keys, domain_event, envelope, opr_entity, sign, signed_event
@@ -67,7 +67,7 @@ def table_items(aws: Any) -> list[dict[str, Any]]:
 
 
 def set_webhook_keys(secret_text: str) -> None:
-    boto3.client("secretsmanager").put_secret_value(SecretId=os.environ["WIX_WEBHOOK_KEYS_SECRET"], SecretString=secret_text)
+    moto_client("secretsmanager").put_secret_value(SecretId=os.environ["WIX_WEBHOOK_KEYS_SECRET"], SecretString=secret_text)
     clear_secret_cache()
 
 
@@ -75,10 +75,10 @@ class Bus:
     """The product's bus with a rule that copies every event of ours into a queue the test can read."""
 
     def __init__(self) -> None:
-        sqs = boto3.client("sqs")
+        sqs = moto_client("sqs")
         self.queue_url = sqs.create_queue(QueueName="paid-events")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events = boto3.client("events")
+        events = moto_client("events")
         bus = os.environ["EVENT_BUS_NAME"]
         events.put_rule(Name="all-ours", EventBusName=bus, EventPattern=json.dumps({"source": ["payment-links"]}))
         events.put_targets(Rule="all-ours", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
@@ -325,7 +325,7 @@ def test_a_crash_between_the_state_change_and_the_bus_put_still_emits_the_paid_e
     assert [h.event for h in store().get(record.id).history].count("PAID") == 1
 
 
-def test_a_paid_event_whose_put_is_leased_by_a_concurrent_delivery_is_not_put_twice(aws, wix, bus):
+def test_a_paid_event_whose_put_is_leased_by_a_concurrent_delivery_is_not_put_twice(aws, wix, bus, concurrent_invocations):
     record = stored_request(wix)
     now = datetime.now(UTC)
 

@@ -12,10 +12,10 @@ import os
 import time
 from typing import Any
 
-import boto3
 import pytest
 
 from tests.functions.test_webhook_api import Bus, emitted_metrics, post, set_webhook_keys, store, stored_request, table_items, webhook_app
+from tests.support.aws_env import moto_client
 from tests.support.lambda_runtime import api_event, invoke
 from tests.support.webhook_signing import (
     EVENT_TYPE_PREFIX,
@@ -176,7 +176,7 @@ def test_an_unusable_key_configuration_answers_503_so_wix_retries_later(aws, wix
     if secret:
         set_webhook_keys(secret)
     else:
-        boto3.client("secretsmanager").delete_secret(SecretId=os.environ["WIX_WEBHOOK_KEYS_SECRET"], ForceDeleteWithoutRecovery=True)
+        moto_client("secretsmanager").delete_secret(SecretId=os.environ["WIX_WEBHOOK_KEYS_SECRET"], ForceDeleteWithoutRecovery=True)
 
     code, body, _ = post(signed_event("paid", opr_entity(record.id, record.order_id, status="PAID")))
 

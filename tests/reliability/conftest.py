@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import httpx
@@ -109,18 +108,3 @@ def sandbox(sandbox_server: SandboxServer) -> Iterator[WixSandbox]:
     figures.add("wix faults", injected=client.faulted_calls())
     client.clear_faults()
     client.close()
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    numbers = figures.snapshot()
-    if not numbers:
-        return
-    cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
-    if cache is not None:
-        cache.set("reliability/figures", numbers)
-    terminalreporter.write_sep("-", "reliability figures (this run)")
-    for suite, counts in numbers.items():
-        terminalreporter.write_line(f"{suite}: " + ", ".join(f"{key}={value}" for key, value in counts.items()))
-    out = os.environ.get("RELIABILITY_FIGURES_FILE")
-    if out:
-        Path(out).write_text(json.dumps(numbers, indent=2) + "\n")

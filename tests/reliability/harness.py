@@ -24,6 +24,7 @@ from typing import Any
 import boto3
 import httpx
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ReadTimeoutError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
@@ -135,16 +136,24 @@ SNS_THROTTLED = AwsError(400, "Throttling", "query")
 SNS_INTERNAL_ERROR = AwsError(500, "InternalError", "query")
 
 
+class LostResponse:
+    """The request reaches the service and is applied there, but its answer never comes back (a read timeout):
+    botocore then sends the same request again, as it would after a real network fault."""
+
+
+LOST_RESPONSE = LostResponse()
+
+
 @dataclass
 class AwsFaults:
     """Queued errors per (service, operation), served to the product's clients instead of moto's answer."""
 
-    queues: dict[tuple[str, str], deque[AwsError]] = field(default_factory=dict)
+    queues: dict[tuple[str, str], deque[AwsError | LostResponse]] = field(default_factory=dict)
     injected: Counter[tuple[str, str]] = field(default_factory=Counter)
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def fail(self, service: str, operation: str, error: AwsError, times: int = 1) -> None:
+    def fail(self, service: str, operation: str, error: AwsError | LostResponse, times: int = 1) -> None:
         with self.lock:
             self.queues.setdefault((service, operation), deque()).extend([error] * times)
 
@@ -169,6 +178,10 @@ class AwsFaults:
                 return None
             error = queue.popleft()
             self.injected[key] += 1
+        if isinstance(error, LostResponse):
+            body = request.body.encode() if isinstance(request.body, str) else request.body
+            httpx.request(request.method, request.url, headers=dict(request.headers.items()), content=body, timeout=30)
+            raise ReadTimeoutError(endpoint_url=request.url)
         return error.response(request.url)
 
 

@@ -45,6 +45,27 @@ def _no_conditional_save(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(PaymentRequestStore, "save", save)
 
 
+def _no_own_write_recognition(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A version-checked write whose first answer was lost and whose retry then failed against itself is read as
+    another writer's (the write id is no longer compared)."""
+    from payment_links import store
+    from payment_links.store import PaymentRequestStore, StaleRecord
+
+    def save(self: PaymentRequestStore, record: Any) -> Any:
+        expected = record.version
+        record.version = expected + 1
+        try:
+            self._client.put_item(**self._put(self._item(record), "version = :expected", {":expected": expected})["Put"])
+        except store.ClientError as exc:
+            record.version = expected
+            if store._is_condition_failure(exc):
+                raise StaleRecord(record.id) from exc
+            raise
+        return record
+
+    monkeypatch.setattr(PaymentRequestStore, "save", save)
+
+
 def _no_paid_event_lease(monkeypatch: pytest.MonkeyPatch) -> None:
     """Concurrent publishers of one PaymentRequestPaid no longer exclude each other."""
     from payment_links.flows import paid_events
@@ -231,6 +252,7 @@ def _no_validation_answer(monkeypatch: pytest.MonkeyPatch) -> None:
 MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "no-idempotency": _no_idempotency,
     "no-conditional-save": _no_conditional_save,
+    "no-own-write-recognition": _no_own_write_recognition,
     "no-paid-event-lease": _no_paid_event_lease,
     "paid-flag-cleared-before-put": _paid_flag_cleared_before_put,
     "no-wix-retries": _no_wix_retries,

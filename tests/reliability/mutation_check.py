@@ -16,14 +16,15 @@ import time
 FUZZ = "tests/reliability/test_fuzz_api.py::test_no_request_gets_a_5xx_or_an_answer_outside_the_document"
 # mutant → the tests that must fail without it
 CHECKS: dict[str, list[str]] = {
-    "no-idempotency": ["tests/reliability/test_concurrency.py", "-k", "hundred"],
-    "no-conditional-save": ["tests/reliability/test_concurrency.py", "-k", "fifty"],
+    "no-idempotency": ["tests/reliability/test_concurrency.py", "-k", "concurrent_identical"],
+    "no-conditional-save": ["tests/reliability/test_concurrency.py", "-k", "fifty or overlapping"],
     "no-paid-event-lease": ["tests/reliability/test_webhook_delivery.py", "-k", "six_times"],
     "paid-flag-cleared-before-put": ["tests/reliability/test_webhook_delivery.py", "-k", "crashing"],
     "no-wix-retries": ["tests/reliability/test_wix_faults.py"],
     "no-create-adoption": ["tests/reliability/test_wix_faults.py", "-k", "create"],
     "no-retry-after": ["tests/reliability/test_wix_faults.py"],
     "no-reminder-handback": ["tests/reliability/test_aws_faults.py", "-k", "reminder_ses_refused"],
+    "no-own-write-recognition": ["tests/reliability/test_aws_faults.py", "-k", "answer_lost"],
     "no-update-retry": ["tests/reliability/test_aws_faults.py", "-k", "lost_conditional"],
     "no-aws-unavailable-answer": ["tests/reliability/test_aws_faults.py", "-k", "persistent_throttling"],
     "no-send-outcomes": ["tests/reliability/test_aws_faults.py", "-k", "ses_and_sns"],

@@ -18,6 +18,7 @@ from tests.reliability import figures
 from tests.reliability.harness import (
     DYNAMODB_CONDITION_FAILED,
     DYNAMODB_THROTTLED,
+    LOST_RESPONSE,
     SES_REJECTED,
     SES_THROTTLED,
     SNS_INTERNAL_ERROR,
@@ -90,6 +91,24 @@ def test_lost_conditional_writes_during_a_resend_are_retried_and_the_link_is_sen
     assert [n["kind"] for n in body["notifications"]] == ["INITIAL", "RESEND"]
 
 
+def test_a_resend_whose_slot_write_is_applied_but_its_answer_lost_still_sends(cloud: Cloud, sandbox: WixSandbox) -> None:
+    order_id = sandbox.create_order(email="jane@example.com", phone=None)
+    with time_machine.travel(datetime.now(UTC) - timedelta(minutes=10), tick=True):
+        status, created, _ = Containers("create", 1).call(api_event("POST", "/payment-requests", create_body(order_id)))
+    assert status == 201, created
+    # The send-slot claim reaches DynamoDB and is applied, then its answer is lost: the SDK sends it again,
+    # which now fails its version check against our own write.
+    cloud.faults.fail("dynamodb", "PutItem", LOST_RESPONSE)
+
+    status, body, _ = Containers("resend", 1).call(api_event("POST", f"/payment-requests/{created['id']}/resend"))
+
+    figures.add("aws faults", cases=1)
+    assert cloud.faults.injected[("dynamodb", "PutItem")] == 1
+    assert status == 200, body
+    assert len(cloud.emails(to="jane@example.com")) == 2  # the first link and the resend
+    assert [n["kind"] for n in body["notifications"]] == ["INITIAL", "RESEND"]
+
+
 def test_ses_and_sns_failures_on_create_keep_the_request_and_record_each_channel(cloud: Cloud, sandbox: WixSandbox) -> None:
     order_id = sandbox.create_order(email="jane@example.com", phone="+15555550123")
     cloud.faults.fail("sesv2", "SendEmail", SES_REJECTED)
@@ -136,6 +155,23 @@ def test_a_reminder_ses_refused_is_retried_by_the_next_sweep_and_sent_once(cloud
     assert len(cloud.emails(to="jane@example.com", subject_prefix="Reminder:")) == 1
     third = _sweep(REMINDER_AT + timedelta(minutes=30))
     assert third["sent"] == 0 and len(cloud.emails(to="jane@example.com", subject_prefix="Reminder:")) == 1
+
+
+def test_a_reminder_whose_claim_is_applied_but_its_answer_lost_is_still_sent_once(cloud: Cloud, sandbox: WixSandbox) -> None:
+    request_id, _ = _due_request(cloud, sandbox)
+    # The claim (the record advanced past this step) is applied, its answer lost, and the SDK's retry fails the
+    # version check against that very write. Read as "another sweep won", the reminder would never be sent.
+    cloud.faults.fail("dynamodb", "PutItem", LOST_RESPONSE)
+
+    first = _sweep(REMINDER_AT)
+
+    figures.add("aws faults", cases=1)
+    assert cloud.faults.injected[("dynamodb", "PutItem")] == 1
+    assert first["sent"] == 1 and first["skipped"] == {}, first
+    assert len(cloud.emails(to="jane@example.com", subject_prefix="Reminder:")) == 1
+    record = get_dependencies().store.get(request_id)
+    assert record is not None and record.reminders.sent == 1
+    assert [h.event for h in record.history].count("REMINDER_SENT") == 1
 
 
 def test_a_reminder_wix_could_not_confirm_is_retried_by_the_next_sweep_without_counting_a_failure(

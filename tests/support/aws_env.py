@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from typing import Any
 
 import boto3
@@ -19,8 +20,12 @@ from local.template import create_tables
 from tests.support.webhook_signing import default_keys
 
 
-def reset_process_state() -> None:
-    """Forget every per-process cache the functions keep (settings, clients, secrets, idempotency)."""
+def reset_process_state(keep_in_process_clients: bool = False) -> None:
+    """Forget every per-process cache the functions keep (settings, clients, secrets, idempotency).
+
+    ``keep_in_process_clients``: keep the product's boto3 clients when they talk to AWS's own endpoints, which
+    in-process moto intercepts whatever test is running (building a client costs ~60 ms of CPU, several per
+    test); clients pointed elsewhere (moto's server, the local stack) are always rebuilt."""
     from payment_links import aws as aws_clients
     from payment_links.config import reset_settings
     from payment_links.deps import reset_dependencies
@@ -30,10 +35,36 @@ def reset_process_state() -> None:
 
     reset_settings()
     reset_dependencies()
-    aws_clients.reset_clients()
+    if not (keep_in_process_clients and _product_clients_use_aws_endpoints()):
+        aws_clients.reset_clients()
     reset_idempotency()
     clear_secret_cache()
     reset_http_client()
+
+
+def _product_clients_use_aws_endpoints() -> bool:
+    from payment_links import aws as aws_clients
+
+    if os.environ.get("AWS_ENDPOINT_URL") or aws_clients.client.cache_info().currsize == 0:
+        return False
+    return str(aws_clients.client("dynamodb").meta.endpoint_url).endswith(".amazonaws.com")
+
+
+@lru_cache(maxsize=1)
+def _test_session() -> boto3.session.Session:
+    """The tests' own clients: a session of their own (not the product's default one, which suites may hook)."""
+    return boto3.session.Session()
+
+
+@cache
+def moto_client(service: str) -> Any:
+    """One client per service for the whole run: in-process moto intercepts it in whichever test uses it."""
+    return _test_session().client(service)  # type: ignore[call-overload]
+
+
+@cache
+def _dynamodb_resource() -> Any:
+    return _test_session().resource("dynamodb")
 
 
 @dataclass
@@ -49,7 +80,7 @@ class AwsEnv:
         return [(number, message) for _id, (number, message) in backend.sms_messages.items()]
 
     def table(self) -> Any:
-        return boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+        return _dynamodb_resource().Table(os.environ["TABLE_NAME"])
 
 
 @contextmanager
@@ -57,14 +88,14 @@ def start_moto() -> Iterator[AwsEnv]:
     with mock_aws():
         region = os.environ["AWS_DEFAULT_REGION"]
         create_tables(
-            boto3.client("dynamodb"),
+            moto_client("dynamodb"),
             {"PaymentRequestsTable": os.environ["TABLE_NAME"], "IdempotencyTable": os.environ["IDEMPOTENCY_TABLE_NAME"]},
         )
-        secrets = boto3.client("secretsmanager")
+        secrets = moto_client("secretsmanager")
         secrets.create_secret(Name=os.environ["WIX_CREDENTIALS_SECRET"], SecretString=json.dumps({"apiKey": "test-api-key"}))
         secrets.create_secret(Name=os.environ["UNSUBSCRIBE_SECRET"], SecretString="unsubscribe-signing-key-for-tests")
         # The public half of tests.support.webhook_signing.default_keys(); tests may put_secret_value another.
         secrets.create_secret(Name=os.environ["WIX_WEBHOOK_KEYS_SECRET"], SecretString=default_keys().public_text)
-        boto3.client("sesv2").create_email_identity(EmailIdentity=os.environ["SENDER_EMAIL"])
-        boto3.client("events").create_event_bus(Name=os.environ["EVENT_BUS_NAME"])
+        moto_client("sesv2").create_email_identity(EmailIdentity=os.environ["SENDER_EMAIL"])
+        moto_client("events").create_event_bus(Name=os.environ["EVENT_BUS_NAME"])
         yield AwsEnv(region)

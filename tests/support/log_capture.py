@@ -221,8 +221,22 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: Any) -> Iterator[None]:
     yield from _check_phase("teardown")
 
 
+WORKER_OUTPUT_KEY = "product_log_leaks"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist, in the controller: a worker's leaks outside any test become this run's."""
+    for line in getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY, []):
+        _unattributed.append(Leak("(worker)", line))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _unattributed.extend(_product_log.take_leaks())
+    worker_output = getattr(session.config, "workeroutput", None)
+    if worker_output is not None:  # a pytest-xdist worker: the controller reports (pytest_testnodedown)
+        worker_output[WORKER_OUTPUT_KEY] = [leak.describe() for leak in _unattributed]
+        return
     if _unattributed:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")

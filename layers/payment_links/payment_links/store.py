@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -178,12 +179,21 @@ class PaymentRequestStore:
         return record
 
     def save(self, record: PaymentRequest) -> PaymentRequest:
-        """Write ``record`` if nobody else wrote it since it was read."""
+        """Write ``record`` if nobody else wrote it since it was read.
+
+        Each write carries a fresh ``writeId``. When an answer is lost (a timeout) the SDK sends the same write
+        again, which then fails its version check against the write it made itself; the item DynamoDB returns with
+        the failure tells our own write from another writer's, so an applied write is never reported as lost
+        (a claimed reminder would otherwise be skipped by every sweep, a claimed resend answered 429)."""
         expected = record.version
         record.version = expected + 1
+        write_id = uuid.uuid4().hex
+        put = self._put({**self._item(record), "writeId": write_id}, "version = :expected", {":expected": expected})["Put"]
         try:
-            self._client.put_item(**self._put(self._item(record), "version = :expected", {":expected": expected})["Put"])
+            self._client.put_item(**put, ReturnValuesOnConditionCheckFailure="ALL_OLD")
         except ClientError as exc:
+            if _is_condition_failure(exc) and exc.response.get("Item", {}).get("writeId", {}).get("S") == write_id:
+                return record
             record.version = expected
             if _is_condition_failure(exc):
                 raise StaleRecord(record.id) from exc
