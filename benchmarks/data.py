@@ -90,7 +90,7 @@ def record_for(entity: dict[str, Any], *, due_at: datetime | None = None, status
         created_at=CREATED,
         updated_at=CREATED,
         paid_at=CREATED if status == PAID else None,
-        customer=Customer(email="buyer@example.com", phone="+15555550123", name="Jane Doe"),
+        customer=Customer(email="buyer@example.com", phone="+12015550123", name="Jane Doe"),
         channels=["EMAIL", "SMS"],
         reminders=ReminderPlan(schedule=["P1D", "P3D", "P7D"], next_step=0, next_at=due_at if status == "UNPAID" else None),
         version=1,

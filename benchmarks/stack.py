@@ -14,8 +14,8 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,7 @@ class BenchStack:
 
     def add_order(self, balance: str = "100000.00") -> str:
         """An order at the sandbox with a buyer reachable by e-mail and SMS."""
-        buyer = Buyer(email="buyer@example.com", phone="+15555550123", first_name="Jane", last_name="Doe")
+        buyer = Buyer(email="buyer@example.com", phone="+12015550123", first_name="Jane", last_name="Doe")
         return str(create_order(self.sandbox.state, OrderSpec(balance=Decimal(balance), buyer=buyer))["id"])
 
     def reset_sandbox(self) -> None:

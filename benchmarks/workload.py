@@ -90,11 +90,27 @@ class Workload:
     # -- webhooks ---------------------------------------------------------------------------------------------
 
     def signed(self, entity: dict[str, Any], kind: str = "paid") -> str:
-        """A webhook body exactly as Wix signs it, with the sandbox's key (whose public half is in the secret)."""
+        """A webhook body exactly as Wix signs it, with the sandbox's key (whose public half is in the secret).
+
+        The event's news happens at the sandbox first (paid, expired, voided; its dispatcher is off), so the
+        product's confirming Get finds what the event says, as it would at Wix."""
+        self._happen_at_wix(entity["id"], kind)
         wire = {**entity, "status": {"paid": "PAID", "expired": "EXPIRED", "voided": "VOIDED"}.get(kind, entity["status"])}
         inner = domain_event(kind, wire, sequence=next(_sequence))
         claims = claims_for(envelope(EVENT_TYPE_PREFIX + kind, inner, "local-instance"), expires_in=3600)
         return jwt.encode(claims, self.stack.private_key, algorithm="RS256")
+
+    def _happen_at_wix(self, request_id: str, kind: str) -> None:
+        service = self.stack.sandbox.payment_requests
+        try:
+            if kind == "paid":
+                service.pay(request_id)
+            elif kind == "expired":
+                service.expire(request_id)
+            elif kind == "voided":
+                service.void(request_id)
+        except Exception:  # a request the sandbox does not hold (the "unknown request" route) or already final
+            return
 
     def webhook(self, entity: dict[str, Any], kind: str = "paid") -> tuple[Event, tuple[str, str]]:
         """The API Gateway event, and what the floor needs to verify the same token."""

@@ -71,7 +71,7 @@ class Demo:
         buyer = {
             "email": f"{who}.{self.run_id}@example.com",
             # Not ending in 99: moto treats those numbers as opted out of SMS.
-            "phone": f"+1555{uuid.uuid4().int % 10**6:06d}1",
+            "phone": f"+1201555{uuid.uuid4().int % 10**4:04d}",
             "firstName": who.capitalize(),
             "lastName": "Demo",
         }

@@ -11,6 +11,7 @@ import logging
 import secrets as random_secrets
 import socket
 import string
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -79,11 +80,26 @@ def _generated_secret(generate: dict[str, Any]) -> str:
     return "".join(random_secrets.choice(alphabet) for _ in range(int(generate.get("PasswordLength", 32))))
 
 
-def bootstrap(deployment: Deployment, endpoint_url: str, parameter_secrets: dict[str, str]) -> None:
+def kept_generated_secret(state_dir: Path | None, logical_id: str, generate: dict[str, Any]) -> str:
+    """A generated secret, created once and kept in ``state_dir`` (``secret-<LogicalId>``, owner-only), so what
+    it signed before a restart (an unsubscribe link in an old e-mail) still verifies after it."""
+    if state_dir is None:
+        return _generated_secret(generate)
+    path = state_dir / f"secret-{logical_id}"
+    if path.exists():
+        return path.read_text()
+    value = _generated_secret(generate)
+    path.touch(mode=0o600)
+    path.write_text(value)
+    return value
+
+
+def bootstrap(deployment: Deployment, endpoint_url: str, parameter_secrets: dict[str, str], state_dir: Path | None = None) -> None:
     """Create the template's resources in moto.
 
     ``parameter_secrets`` maps a template parameter that names a secret (e.g. ``WixCredentialsSecretArn``) to
-    the value that secret holds locally; the secret is created under the parameter's local value.
+    the value that secret holds locally; the secret is created under the parameter's local value. Secrets the
+    template generates are kept in ``state_dir`` across restarts when one is given.
     """
     region = deployment.region
     tables = deployment.physical_names("AWS::DynamoDB::Table")
@@ -97,7 +113,10 @@ def bootstrap(deployment: Deployment, endpoint_url: str, parameter_secrets: dict
     for logical_id, res in resources("AWS::SecretsManager::Secret").items():
         props = res.get("Properties", {})
         value = props.get("SecretString")
-        value = deployment.resolve(value) if value is not None else _generated_secret(props.get("GenerateSecretString", {}))
+        if value is not None:
+            value = deployment.resolve(value)
+        else:
+            value = kept_generated_secret(state_dir, logical_id, props.get("GenerateSecretString", {}))
         secrets.create_secret(Name=deployment.refs[logical_id], SecretString=value)
     for parameter, value in parameter_secrets.items():
         secrets.create_secret(Name=deployment.parameters[parameter], SecretString=value)

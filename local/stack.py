@@ -114,6 +114,7 @@ class LocalStack:
                 "WixCredentialsSecretArn": json.dumps(WIX_CREDENTIALS),
                 "WixWebhookPublicKeySecretArn": (config.state_dir / PUBLIC_KEY_FILE).read_text(),
             },
+            state_dir=config.state_dir,
         )
         reset_function_state()
         self.functions = load_functions(self.deployment)

@@ -10,7 +10,7 @@ cold_start.pause_collector()  # until every import below is done (payment_links/
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -18,14 +18,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from payment_links.api_models import CreatePaymentRequestInput, PaymentRequestList, PaymentRequestView, error_responses
 from payment_links.deps import get_dependencies
 from payment_links.flows import create as flow
-from payment_links.http import register_error_handlers
+from payment_links.http import storefront_resolver
 from payment_links.idempotency import create_once, register_lambda_context
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
-register_error_handlers(app)
+app = storefront_resolver()
 
 
 @app.post(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -25,21 +25,22 @@ from payment_links.config import get_settings
 from payment_links.deps import get_dependencies
 from payment_links.domain.errors import InvalidUnsubscribeLink
 from payment_links.flows import resend, sweep, unsubscribe
-from payment_links.http import register_error_handlers
+from payment_links.http import storefront_resolver
 from payment_links.rate_limit import limit_requests, limiter_for
 from payment_links.wix.client import get_http_client
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
-register_error_handlers(app)
+app = storefront_resolver(form_paths=("/unsubscribe/",))
 
 T = TypeVar("T")
 HTML_HEADERS = {
     "Cache-Control": "no-store",
     "X-Robots-Tag": "noindex",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    # No framing either (clickjacking the opt-out button): frame-ancestors, plus X-Frame-Options for old browsers.
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
 }
 
 
@@ -49,7 +50,7 @@ HTML_HEADERS = {
 )
 @tracer.capture_method
 def resend_payment_request(request_id: str, request: Annotated[ResendInput | None, Body()] = None) -> PaymentRequestView:
-    record = resend.resend_payment_request(request_id, request.channels if request else None, get_dependencies())
+    record = resend.resend_payment_request(request_id, request or ResendInput(), get_dependencies())
     metrics.add_metric(name="LinksResent", unit=MetricUnit.Count, value=1)
     return PaymentRequestView.of(record)
 

@@ -27,6 +27,7 @@ from payment_links import aws
 from payment_links.config import Settings, get_settings
 from payment_links.domain import errors
 from payment_links.flows import webhook as flow
+from payment_links.flows.payment_request_events import APPLIED, DUPLICATE, FOREIGN_INSTANCE
 from payment_links.http import register_error_handlers
 from payment_links.store import PaymentRequestStore
 
@@ -58,10 +59,10 @@ class WebhookDependencies:
 
     @cached_property
     def wix(self) -> "WixClient":
-        from payment_links.deps import wix_auth_from_secrets
+        from payment_links.deps import webhook_wix_settings, wix_auth_from_secrets
         from payment_links.wix.client import WixClient, get_http_client
 
-        return WixClient(get_http_client(self.settings), wix_auth_from_secrets(self.settings), self.settings)
+        return WixClient(get_http_client(self.settings), wix_auth_from_secrets(self.settings), webhook_wix_settings(self.settings))
 
 
 def dependencies() -> WebhookDependencies:
@@ -101,25 +102,38 @@ def _raw_body(max_bytes: int) -> str:
 def receive_wix_webhook() -> dict[str, Any]:
     deps = dependencies()
     try:
-        body = _raw_body(deps.settings.webhook_max_body_bytes)
-        result = flow.receive_webhook(body, deps)
+        envelope = flow.verify_body(_raw_body(deps.settings.webhook_max_body_bytes), deps)
     except (errors.InvalidSignature, errors.MalformedWebhook, errors.PayloadTooLarge) as exc:
-        reason = exc.details[0]["reason"] if exc.details else exc.code
-        if reason == "unreadable":
-            _count("WebhookVerified")  # signed by Wix, but its content is not what Wix documents
-        _count("WebhookRejected", ("reason", reason))
+        _count("WebhookRejected", ("reason", _reason(exc)))  # a stranger's input: counted, never a failure
         raise
     except Exception:
-        _count("WebhookFailed")  # Wix delivers again; an alarm on this metric catches a persistent failure
+        _count("WebhookFailed")  # ours: no usable key, Secrets Manager down
         raise
     _count("WebhookVerified")
-    if result.outcome == flow.DUPLICATE:
+    try:
+        result = flow.apply_envelope(envelope, deps)
+    except errors.MalformedWebhook as exc:
+        _count("WebhookRejected", ("reason", _reason(exc)))  # signed by Wix, but not what Wix documents
+        raise
+    except errors.EventNotConfirmed:
+        _count("WebhookUnconfirmed")  # Wix does not show the claimed status yet; it delivers the event again
+        raise
+    except Exception:
+        _count("WebhookFailed")  # a verified event we could not apply: Wix delivers again; the alarm watches this
+        raise
+    if result.outcome == DUPLICATE:
         _count("WebhookDuplicate")
-    elif result.outcome == flow.APPLIED:
+    elif result.outcome == APPLIED:
         _count("WebhookApplied", ("kind", result.kind or "unknown"))
+    elif result.outcome == FOREIGN_INSTANCE:
+        _count("WebhookForeignInstance")
     else:
         _count("WebhookNotApplied", ("outcome", result.outcome))
     return {"received": True, "outcome": result.outcome}
+
+
+def _reason(exc: errors.DomainError) -> str:
+    return str(exc.details[0].get("reason", exc.code)) if exc.details else exc.code
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -66,14 +66,26 @@ def parse_decimal(text: str) -> Decimal:
     return value
 
 
-def money_text(value: Decimal) -> str:
-    """Money as a string with exactly two decimals, e.g. ``"25.00"``."""
-    return str(value.quantize(CENT))
+def decimals(currency: str) -> int:
+    """The currency's ISO 4217 minor units (0 for JPY, 2 for USD and TWD, 3 for KWD), 2 when ISO does not list it."""
+    import iso4217
+
+    try:
+        exponent = iso4217.Currency(currency.upper()).exponent
+    except ValueError:
+        return 2
+    return 2 if exponent is None else int(exponent)
+
+
+def money_text(value: Decimal, currency: str = "USD") -> str:
+    """Money as a string with the currency's decimals, e.g. ``"25.00"``, ``"4000"`` (JPY), ``"12.345"`` (KWD)."""
+    return str(value.quantize(Decimal(1).scaleb(-decimals(currency))))
 
 
 def formatted_money(value: Decimal, currency: str) -> str:
     """Money as a person reads it, e.g. ``"$1,250.00"``."""
-    number = f"{abs(value.quantize(CENT)):,.2f}"
+    places = decimals(currency)
+    number = f"{abs(value.quantize(Decimal(1).scaleb(-places))):,.{places}f}"
     sign = "-" if value < 0 else ""
     symbol = CURRENCY_SYMBOLS.get(currency)
     if symbol:
@@ -83,4 +95,4 @@ def formatted_money(value: Decimal, currency: str) -> str:
 
 def price(value: Decimal, currency: str) -> dict[str, str]:
     """Wix's ``Price`` object."""
-    return {"amount": money_text(value), "formattedAmount": formatted_money(value, currency)}
+    return {"amount": money_text(value, currency), "formattedAmount": formatted_money(value, currency)}

@@ -58,7 +58,7 @@ class OrderSpec:
 
 DEMO_ORDER = OrderSpec(
     balance=Decimal("40.00"),
-    buyer=Buyer(email="jane@example.com", phone="+15555550123", first_name="Jane", last_name="Doe"),
+    buyer=Buyer(email="jane@example.com", phone="+12015550123", first_name="Jane", last_name="Doe"),
     order_id=DEMO_ORDER_ID,
 )
 
@@ -73,8 +73,8 @@ def create_order(state: SandboxState, spec: OrderSpec) -> dict[str, Any]:
         "id": spec.order_id or new_id(),
         "number": state.allocate_order_number(),
         "currency": spec.currency,
-        "total": money_text(total),
-        "paid": money_text(paid),
+        "total": money_text(total, spec.currency),
+        "paid": money_text(paid, spec.currency),
         "paymentStatus": payment_status,
         "status": spec.status,
         "buyer": {
@@ -113,7 +113,7 @@ def apply_payment(record: dict[str, Any], amount: Decimal) -> None:
     """The buyer paid ``amount`` towards the order. Call with the state lock held."""
     total = Decimal(record["total"])
     paid = Decimal(record["paid"]) + amount
-    record["paid"] = money_text(paid)
+    record["paid"] = money_text(paid, record["currency"])
     record["paymentStatus"] = "PAID" if paid >= total else "PARTIALLY_PAID"
     record["updatedDate"] = format_timestamp(utc_now())
 

@@ -13,8 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from .errors import WixError, not_found
-from .formats import format_timestamp, new_id, parse_timestamp, price, utc_now
+from .errors import FieldViolation, ValidationFailed, WixError, not_found
+from .formats import decimals, format_timestamp, new_id, parse_timestamp, price, utc_now
 from .orders import apply_payment, find_order
 from .query import QueryPage, QueryPlan, run_query
 from .state import SandboxState
@@ -56,6 +56,10 @@ class PaymentRequestService:
 
     def create(self, new: NewPaymentRequest) -> dict[str, Any]:
         order = find_order(self.state, new.order_id)
+        places = decimals(order["currency"])
+        if new.amount != new.amount.quantize(Decimal(1).scaleb(-places)):
+            path = "orderPaymentRequest.amount.amount"
+            raise ValidationFailed([FieldViolation(path, f"{path} has more decimal places than {order['currency']} ({places})", "FORMAT")])
         with self.state.lock:
             if not self.state.payment_page_published:
                 raise page_not_found()

@@ -93,9 +93,9 @@ class Checker:
         if value > MAX_AMOUNT:
             self.fail(path, f"{path} must be at most 1e15", "DECIMAL_LTE", threshold="1e15")
             return None
-        # The sandbox only keeps cents; a sub-cent amount cannot be charged in a two-decimal currency.
-        if value != value.quantize(Decimal("0.01")):
-            self.fail(path, f"{path} has more than 2 decimal places", "FORMAT")
+        # No ISO 4217 currency has more than three decimals (KWD, BHD); the order's own currency is checked on create.
+        if value != value.quantize(Decimal("0.001")):
+            self.fail(path, f"{path} has more than 3 decimal places", "FORMAT")
             return None
         return value
 

@@ -42,7 +42,7 @@ class Customer:
     def new(cls) -> Customer:
         tag = uuid.uuid4().hex[:10]
         # Never ending in 99: moto's SNS treats such numbers as opted out.
-        return cls(email=f"buyer-{tag}@example.com", phone=f"+1555{uuid.uuid4().int % 10**6:06d}1")
+        return cls(email=f"buyer-{tag}@example.com", phone=f"+1201555{uuid.uuid4().int % 10**4:04d}")
 
 
 @dataclass

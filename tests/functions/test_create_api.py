@@ -37,7 +37,7 @@ def test_create_sends_link_by_email_and_sms_and_stores_the_request(aws, wix):
     assert len(emails) == 1 and emails[0].destinations["ToAddresses"] == ["jane@example.com"]
     assert wix.url_for(body["id"]) in emails[0].body
     sms = aws.sent_sms()
-    assert len(sms) == 1 and sms[0][0] == "+15555550123" and wix.url_for(body["id"]) in sms[0][1]
+    assert len(sms) == 1 and sms[0][0] == "+12015550123" and wix.url_for(body["id"]) in sms[0][1]
     assert wix.requests[body["id"]]["source"]["externalId"] == "inv-1"
 
     status, stored, _ = invoke(create_app, api_event("GET", f"/payment-requests/{body['id']}"))
@@ -54,12 +54,12 @@ def test_amount_defaults_to_the_balance_less_open_unpaid_requests(aws, wix):
 
 
 def test_contact_details_default_from_the_order_field_by_field(aws, wix):
-    order_id = wix.add_order(email="buyer@example.com", phone="+447700900123")
+    order_id = wix.add_order(email="buyer@example.com", phone="+447400900123")
     status, body, _ = create(body_for(order_id, amount="5.00", customer={"email": "other@example.org"}))
     assert status == 201, body
     assert body["customer"] == {"email": "o***@example.org", "phone": "+4*******0123"}
     assert aws.sent_emails()[0].destinations["ToAddresses"] == ["other@example.org"]
-    assert aws.sent_sms()[0][0] == "+447700900123"
+    assert aws.sent_sms()[0][0] == "+447400900123"
 
 
 def test_channels_default_to_what_is_reachable(aws, wix):

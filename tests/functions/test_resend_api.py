@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from payment_links.api_models import ResendInput
 from payment_links.deps import get_dependencies
 from payment_links.domain import errors
 from payment_links.flows import resend
@@ -181,7 +182,7 @@ def test_fifty_concurrent_resends_inside_the_cooldown_send_once(aws, wix, concur
     def one() -> None:
         start.wait()
         try:
-            resend.resend_payment_request(created["id"], ["EMAIL"], deps)
+            resend.resend_payment_request(created["id"], ResendInput(channels=["EMAIL"]), deps)
             outcomes.append("sent")
         except errors.ResendCooldown:
             outcomes.append("cooldown")

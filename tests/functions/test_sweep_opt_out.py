@@ -108,7 +108,7 @@ def test_a_forged_or_damaged_link_is_refused_and_records_nothing(aws, wix, mangl
 
 
 def test_a_phone_on_the_sns_opted_out_list_gets_no_sms_reminders_and_the_record_says_why(aws, wix):
-    created = create_request(wix, CREATED, phone="+15555550199")  # moto: numbers ending in 99 opted out
+    created = create_request(wix, CREATED, phone="+12015550199")  # moto: numbers ending in 99 opted out
 
     summary = run_sweep(DAY_1)
 
@@ -119,7 +119,7 @@ def test_a_phone_on_the_sns_opted_out_list_gets_no_sms_reminders_and_the_record_
 
 
 def test_reminders_stop_when_the_only_channel_is_on_the_sms_opted_out_list(aws, wix):
-    created = create_request(wix, CREATED, email=None, phone="+15555550199")
+    created = create_request(wix, CREATED, email=None, phone="+12015550199")
 
     summary = run_sweep(DAY_1)
 

@@ -56,7 +56,7 @@ def run_sweep(time: datetime | str, context: LambdaContext | None = None) -> dic
 def create_request(wix: Any, when: datetime | str, **body: Any) -> dict[str, Any]:
     """Create a payment request through the create function at ``when``; returns its response body."""
     order_id = body.pop("order_id", None) or wix.add_order(
-        balance="40.00", email=body.pop("email", "jane@example.com"), phone=body.pop("phone", "+15555550123")
+        balance="40.00", email=body.pop("email", "jane@example.com"), phone=body.pop("phone", "+12015550123")
     )
     request = {"orderId": order_id, "externalId": body.pop("external_id", f"inv-{len(wix.requests) + 1}"), "title": "Balance due"}
     request.update({"amount": "25.00", **body})

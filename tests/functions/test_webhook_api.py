@@ -103,6 +103,7 @@ def bus(aws: Any) -> Bus:
 
 def test_paid_event_moves_the_request_to_paid_stops_reminders_and_puts_one_paid_event(aws, wix, bus):
     record = stored_request(wix)
+    wix.set_status(record.id, "PAID")  # the customer paid: Wix confirms what its event says
     assert "dueShard" in aws.table().get_item(Key={"pk": f"PR#{record.id}", "sk": "REQUEST"})["Item"]
 
     status, body, _ = post(
@@ -132,6 +133,7 @@ def test_paid_event_moves_the_request_to_paid_stops_reminders_and_puts_one_paid_
 @pytest.mark.parametrize(("kind", "status"), [("expired", "EXPIRED"), ("voided", "VOIDED")])
 def test_expired_and_voided_events_move_the_request_with_their_time_and_put_no_paid_event(aws, wix, bus, kind, status):
     record = stored_request(wix)
+    wix.set_status(record.id, status)
 
     code, body, _ = post(signed_event(kind, opr_entity(record.id, record.order_id, status=status), event_time="2026-05-03T08:30:00.000Z"))
 
@@ -157,6 +159,7 @@ def test_updated_event_refreshes_title_and_description(aws, wix):
 
 def test_updated_event_with_a_terminal_status_applies_that_status(aws, wix, bus):
     record = stored_request(wix)
+    wix.set_status(record.id, "PAID")
 
     code, body, _ = post(signed_event("updated", opr_entity(record.id, record.order_id, status="PAID")))
 
@@ -189,9 +192,10 @@ def test_created_event_for_a_request_we_do_not_hold_is_recorded_as_an_external_r
     assert stored.origin == ORIGIN_EXTERNAL and stored.status == "UNPAID"
     assert (stored.order_id, stored.external_id, stored.amount, stored.currency) == (order_id, "shop-77", Decimal("15.00"), "USD")
     assert stored.instance_id == "test-instance"
-    assert (stored.customer.email, stored.customer.phone, stored.customer.name) == ("jane@example.com", "+15555550123", "Jane Doe")
+    assert (stored.customer.email, stored.customer.phone, stored.customer.name) == ("jane@example.com", "+12015550123", "Jane Doe")
     assert stored.channels == ["EMAIL", "SMS"]
-    assert stored.reminders.next_at is not None  # the sweep can remind this customer later
+    # Not created by this product: no reminders unless the deployment says so (RemindExternalRequests).
+    assert stored.reminders.next_at is None and stored.reminders.stopped_reason == "CREATED_OUTSIDE"
     assert [h.event for h in stored.history] == ["CREATED"] and stored.history[0].detail == "external"
     assert bus.events() == []
 
@@ -224,6 +228,7 @@ def test_event_for_a_request_wix_does_not_know_is_acknowledged_and_stores_no_req
 
 def test_the_same_paid_event_five_times_has_one_transition_one_history_entry_and_one_bus_event(aws, wix, bus):
     record = stored_request(wix)
+    wix.set_status(record.id, "PAID")
     entity = opr_entity(record.id, record.order_id, status="PAID")
 
     # Wix signs each delivery anew; the inner event id is what stays the same.
@@ -257,6 +262,7 @@ def test_a_redelivered_created_event_for_an_external_request_asks_wix_once(aws, 
 def test_a_late_event_after_paid_never_moves_the_request_back(aws, wix, bus, late):
     kind, status, sequence = late
     record = stored_request(wix)
+    wix.set_status(record.id, "PAID")
     post(signed_event("paid", opr_entity(record.id, record.order_id, status="PAID"), sequence=2))
 
     code, body, _ = post(signed_event(kind, opr_entity(record.id, record.order_id, status=status, title="Old title"), sequence=sequence))
@@ -282,6 +288,7 @@ def test_an_event_older_than_the_last_one_applied_is_ignored(aws, wix):
 @pytest.mark.parametrize("seed", range(6))
 def test_shuffled_duplicated_deliveries_end_paid_with_one_paid_event(aws, wix, bus, seed):
     record = stored_request(wix)
+    wix.set_status(record.id, "PAID")
     entity = opr_entity(record.id, record.order_id)
     deliveries = [
         ("evt-1", "updated", {**entity, "title": "Renamed"}, 1),
@@ -301,6 +308,7 @@ def test_shuffled_duplicated_deliveries_end_paid_with_one_paid_event(aws, wix, b
 
 def test_a_crash_between_the_state_change_and_the_bus_put_still_emits_the_paid_event_once(aws, wix, bus, monkeypatch):
     record = stored_request(wix)
+    wix.set_status(record.id, "PAID")
     events_client = aws_clients.client("events")
     real_put = events_client.put_events
     calls = {"n": 0}
@@ -373,6 +381,7 @@ def test_wix_unavailable_while_fetching_an_unknown_request_answers_503_and_write
 
 def test_metrics_count_verified_applied_by_kind_and_duplicates(aws, wix, capsys):
     record = stored_request(wix)
+    wix.set_status(record.id, "VOIDED")
     body = signed_event("voided", opr_entity(record.id, record.order_id, status="VOIDED"), event_id="evt-void")
     capsys.readouterr()
 

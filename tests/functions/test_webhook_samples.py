@@ -40,7 +40,7 @@ def sample_site(aws, wix):
         "currency": "USD",
         "paymentStatus": "NOT_PAID",
         "buyerInfo": {"email": "jane@example.com"},
-        "billingInfo": {"contactDetails": {"firstName": "Jane", "lastName": "Doe", "phone": "+15555550123"}},
+        "billingInfo": {"contactDetails": {"firstName": "Jane", "lastName": "Doe", "phone": "+12015550123"}},
         "balanceSummary": {"balance": {"amount": "25.00"}},
     }
     wix.requests[SAMPLE_REQUEST_ID] = opr_entity(SAMPLE_REQUEST_ID, SAMPLE_ORDER_ID, external_id="invoice-1001")
@@ -50,6 +50,7 @@ def sample_site(aws, wix):
 def test_the_sample_lifecycle_events_apply_in_order(sample_site):
     assert invoke(webhook_app, sample("created"))[:2] == (200, {"received": True, "outcome": "applied"})
     assert invoke(webhook_app, sample("updated"))[1]["outcome"] == "applied"
+    sample_site.set_status(SAMPLE_REQUEST_ID, "PAID")  # the customer pays; Wix then says so
     assert invoke(webhook_app, sample("paid"))[1]["outcome"] == "applied"
     for late in ("expired", "voided"):
         assert invoke(webhook_app, sample(late))[1]["outcome"] == "stale"  # same sequence as paid: older news

@@ -244,7 +244,7 @@ class WixSandbox:
     def reset(self) -> None:
         self.http.post("/_sandbox/reset", json={"seed": False}).raise_for_status()
 
-    def create_order(self, balance: str = "40.00", email: str | None = "jane@example.com", phone: str | None = "+15555550123") -> str:
+    def create_order(self, balance: str = "40.00", email: str | None = "jane@example.com", phone: str | None = "+12015550123") -> str:
         buyer = {"firstName": "Jane", "lastName": "Doe", **({"email": email} if email else {}), **({"phone": phone} if phone else {})}
         response = self.http.post("/_sandbox/orders", json={"balance": balance, "currency": "USD", "buyer": buyer})
         assert response.status_code == 201, response.text

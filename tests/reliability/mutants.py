@@ -75,7 +75,7 @@ def _no_paid_event_lease(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _paid_flag_cleared_before_put(monkeypatch: pytest.MonkeyPatch) -> None:
     """At-most-once publishing: the outbox flag is cleared first, then the event is put (a crash loses it)."""
-    from payment_links.flows import delivery, paid_events, webhook
+    from payment_links.flows import delivery, paid_events, payment_request_events
 
     def publish(record: Any, deps: Any) -> Any:
         if not record.paid_event_pending:
@@ -92,7 +92,7 @@ def _paid_flag_cleared_before_put(monkeypatch: pytest.MonkeyPatch) -> None:
             paid_events._put(stored, deps)
         return stored
 
-    monkeypatch.setattr(webhook, "publish_pending_paid_event", publish)
+    monkeypatch.setattr(payment_request_events, "publish_pending_paid_event", publish)
     monkeypatch.setattr(delivery, "publish_pending_paid_event", publish)
 
 

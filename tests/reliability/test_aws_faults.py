@@ -39,7 +39,7 @@ def create_body(order_id: str, external_id: str | None = None) -> dict[str, Any]
 
 
 def test_throttling_on_every_dynamodb_call_of_a_create_is_absorbed_by_the_sdk_retries(cloud: Cloud, sandbox: WixSandbox) -> None:
-    order_id = sandbox.create_order(email="jane@example.com", phone="+15555550123")
+    order_id = sandbox.create_order(email="jane@example.com", phone="+12015550123")
     for operation in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"):
         cloud.faults.fail("dynamodb", operation, DYNAMODB_THROTTLED)
 
@@ -110,7 +110,7 @@ def test_a_resend_whose_slot_write_is_applied_but_its_answer_lost_still_sends(cl
 
 
 def test_ses_and_sns_failures_on_create_keep_the_request_and_record_each_channel(cloud: Cloud, sandbox: WixSandbox) -> None:
-    order_id = sandbox.create_order(email="jane@example.com", phone="+15555550123")
+    order_id = sandbox.create_order(email="jane@example.com", phone="+12015550123")
     cloud.faults.fail("sesv2", "SendEmail", SES_REJECTED)
     cloud.faults.fail("sns", "Publish", SNS_INTERNAL_ERROR, times=SDK_ATTEMPTS)
 

@@ -36,7 +36,7 @@ CONCURRENT_CREATES = 25
 
 
 def test_concurrent_identical_creates_make_one_wix_request_and_send_once(cloud: Cloud, sandbox: WixSandbox) -> None:
-    order_id = sandbox.create_order(balance="40.00", email="jane@example.com", phone="+15555550123")
+    order_id = sandbox.create_order(balance="40.00", email="jane@example.com", phone="+12015550123")
     body = {"orderId": order_id, "externalId": "inv-at-once", "title": "Balance due", "amount": "25.00"}
     # A slow Wix create: the duplicates arrive while the first is in flight, before anything is stored or
     # findable at Wix by its externalId, so only the idempotency record stands between them and Wix.
@@ -67,7 +67,7 @@ def test_concurrent_identical_creates_make_one_wix_request_and_send_once(cloud: 
 
 
 def test_fifty_concurrent_resends_inside_the_cooldown_send_once(cloud: Cloud, sandbox: WixSandbox) -> None:
-    order_id = sandbox.create_order(balance="40.00", email="jane@example.com", phone="+15555550123")
+    order_id = sandbox.create_order(balance="40.00", email="jane@example.com", phone="+12015550123")
     body = {"orderId": order_id, "externalId": "inv-resend", "title": "Balance due", "amount": "25.00"}
     # Created (and first sent) ten minutes ago: past the five-minute cooldown, so one resend may go now.
     with time_machine.travel(datetime.now(UTC) - timedelta(minutes=10), tick=True):

@@ -33,7 +33,7 @@ def test_control_route_creates_an_order_in_get_order_shape(client):
         json={
             "balance": "25.00",
             "currency": "USD",
-            "buyer": {"email": "sam@example.com", "phone": "+15551234567", "firstName": "Sam", "lastName": "Lee"},
+            "buyer": {"email": "sam@example.com", "phone": "+12015551234", "firstName": "Sam", "lastName": "Lee"},
         },
     )
     assert response.status_code == 201
@@ -44,8 +44,8 @@ def test_control_route_creates_an_order_in_get_order_shape(client):
     assert order["paymentStatus"] == "NOT_PAID"
     assert order["status"] == "APPROVED"
     assert order["buyerInfo"]["email"] == "sam@example.com"
-    assert order["billingInfo"]["contactDetails"] == {"firstName": "Sam", "lastName": "Lee", "phone": "+15551234567"}
-    assert order["recipientInfo"]["contactDetails"]["phone"] == "+15551234567"
+    assert order["billingInfo"]["contactDetails"] == {"firstName": "Sam", "lastName": "Lee", "phone": "+12015551234"}
+    assert order["recipientInfo"]["contactDetails"]["phone"] == "+12015551234"
     assert order["priceSummary"]["total"] == {"amount": "25.00", "formattedAmount": "$25.00"}
     assert order["balanceSummary"]["balance"] == {"amount": "25.00", "formattedAmount": "$25.00"}
     assert order["balanceSummary"]["paid"]["amount"] == "0.00"
@@ -105,7 +105,7 @@ def test_the_demo_order_is_seeded(client):
     assert order["balanceSummary"]["balance"]["amount"] == "40.00"
     assert order["currency"] == "USD"
     assert order["buyerInfo"]["email"] == "jane@example.com"
-    assert order["billingInfo"]["contactDetails"] == {"firstName": "Jane", "lastName": "Doe", "phone": "+15555550123"}
+    assert order["billingInfo"]["contactDetails"] == {"firstName": "Jane", "lastName": "Doe", "phone": "+12015550123"}
 
 
 # -- paying ----------------------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ class FakeWix:
         balance: str = "40.00",
         currency: str = "USD",
         email: str | None = "jane@example.com",
-        phone: str | None = "+15555550123",
+        phone: str | None = "+12015550123",
         payment_status: str = "NOT_PAID",
         first_name: str = "Jane",
     ) -> str:

@@ -6,7 +6,7 @@ keys, ``extra`` fields and tracebacks are checked exactly as they would be writt
 (setup, call or teardown) during which a line carried:
 
 - a customer e-mail address (masked ones such as ``j***@example.com`` and the configured sender are fine);
-- a phone number in international format (masked ones such as ``+1******4567`` are fine);
+- a phone number in international format (masked ones such as ``+1******1234`` are fine);
 - a secret: the Wix API keys of the tests and the local stack, the sandbox's OAuth app secret, any PEM private
   key, the unsubscribe signing key, and every secret value moto's Secrets Manager held during the test (so a
   key generated at run time, such as the local stack's unsubscribe key, is covered too).

@@ -38,6 +38,7 @@ def test_builds_are_not_cached_because_the_layer_depends_on_the_architecture() -
 MERCHANT_DECIDES = [
     "WixAuthMode",
     "WixSiteId",
+    "WixInstanceId",
     "WixCredentialsSecretArn",
     "WixWebhookPublicKeySecretArn",
     "SenderEmail",

@@ -86,3 +86,14 @@ def test_the_outbox_reads_the_text_and_links_of_an_html_email():
     text, links = html_text_and_links('<p>Hello,</p><p><a href="https://x.test/pay/1">Pay now</a></p><style>p{}</style>')
     assert text == "Hello,\nPay now (https://x.test/pay/1)"
     assert links == ["https://x.test/pay/1"]
+
+
+def test_a_generated_secret_is_kept_in_the_state_directory_across_restarts(tmp_path):
+    from local.moto_bootstrap import kept_generated_secret
+
+    first = kept_generated_secret(tmp_path, "UnsubscribeSigningKey", {"PasswordLength": 64, "ExcludePunctuation": True})
+    again = kept_generated_secret(tmp_path, "UnsubscribeSigningKey", {"PasswordLength": 64, "ExcludePunctuation": True})
+
+    assert first == again and len(first) == 64 and first.isalnum()
+    assert (tmp_path / "secret-UnsubscribeSigningKey").stat().st_mode & 0o777 == 0o600
+    assert kept_generated_secret(None, "UnsubscribeSigningKey", {}) != first  # no state directory: a new one each time

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from payment_links.domain.payment_request import PAID, UNPAID, PaymentRequest, ReminderPlan
 from payment_links.flows.paid_events import paid_event_detail
-from payment_links.flows.webhook import APPLIED, STALE, UNCHANGED, change_for_event
+from payment_links.flows.payment_request_events import APPLIED, STALE, UNCHANGED, change_for_event
 from payment_links.wix.webhooks import DomainEvent
 
 from tests.support.webhook_signing import domain_event, opr_entity

@@ -8,20 +8,40 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+import unicodedata
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from payment_links.domain.contacts import Customer, is_valid_email, mask_email, mask_phone, normalize_phone
-from payment_links.domain.money import format_amount
+from payment_links.config import get_settings
+from payment_links.domain.contacts import ContactRefused, Customer, mask_email, mask_phone, parse_email, parse_phone
+from payment_links.domain.money import format_amount, parse_amount_text
 from payment_links.domain.payment_request import PaymentRequest
 from payment_links.domain.reminders import is_valid_time_zone, validate_schedule
 
 Channel = Literal["EMAIL", "SMS"]
-Text100 = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+
+
+def _no_control_characters(value: object) -> object:
+    """CR, LF, NUL and every other C0/C1 control (and the Unicode line separators): text fields end up in e-mail
+    subjects and SMS, where ``Hi\r\nBcc: …`` must never arrive as it came."""
+    if isinstance(value, str) and any(unicodedata.category(c) == "Cc" or c in "\u2028\u2029" for c in value):
+        raise ValueError("must not contain control characters such as line breaks, tabs or NUL")
+    return value
+
+
+# Before the constraints strip whitespace: a trailing CR or LF is refused too, not trimmed into a valid value.
+NoControlCharacters = BeforeValidator(_no_control_characters)
+Text100 = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True), NoControlCharacters]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True), NoControlCharacters]
+Description = Annotated[str, StringConstraints(max_length=300), NoControlCharacters]
+Name = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True), NoControlCharacters]
+EmailText = Annotated[str, StringConstraints(max_length=254, strip_whitespace=True), NoControlCharacters]
+PhoneText = Annotated[str, StringConstraints(max_length=40, strip_whitespace=True), NoControlCharacters]
+ZoneText = Annotated[str, StringConstraints(max_length=64), NoControlCharacters]
 
 
 class InputModel(BaseModel):
@@ -29,32 +49,38 @@ class InputModel(BaseModel):
 
 
 class CustomerInput(InputModel):
-    email: Annotated[str, StringConstraints(max_length=254, strip_whitespace=True)] | None = None
-    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
-    name: Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)] | None = None
+    email: EmailText | None = None
+    phone: PhoneText | None = None
+    name: Name | None = None
     locale: Annotated[str, StringConstraints(max_length=35, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")] | None = None
-    time_zone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    time_zone: ZoneText | None = None
 
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value and not is_valid_email(value):
-            raise ValueError("not a valid e-mail address")
-        return value or None
+        if not value:
+            return None
+        try:
+            return parse_email(value)
+        except ContactRefused as exc:
+            raise ValueError(str(exc)) from exc
 
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        if value and normalize_phone(value) is None:
-            raise ValueError("not a valid phone number in international format, e.g. +15551234567")
-        return normalize_phone(value)
+        if not value:
+            return None
+        try:
+            return parse_phone(value, get_settings().sms_allowed_countries)
+        except ContactRefused as exc:
+            raise ValueError(str(exc)) from exc
 
     @field_validator("time_zone")
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
         if value and not is_valid_time_zone(value):
             raise ValueError("not an IANA time zone such as America/New_York")
-        return value
+        return value or None
 
     def to_customer(self) -> Customer:
         return Customer(**self.model_dump())
@@ -62,7 +88,7 @@ class CustomerInput(InputModel):
 
 class RemindersInput(InputModel):
     enabled: bool = True
-    schedule: Annotated[list[str], Field(max_length=20)] | None = None
+    schedule: Annotated[list[Annotated[str, StringConstraints(max_length=40)]], Field(max_length=20)] | None = None
 
     @field_validator("schedule")
     @classmethod
@@ -73,9 +99,11 @@ class RemindersInput(InputModel):
 class CreatePaymentRequestInput(InputModel):
     order_id: Text100
     external_id: Text100
-    amount: Decimal | None = Field(None, description='Decimal string, e.g. "25.00"; defaults to what is open on the order')
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-    description: Annotated[str, StringConstraints(max_length=300)] | None = None
+    amount: Decimal | None = Field(
+        None, description='Decimal string of ASCII digits, e.g. "25.00" (a JSON number is refused); defaults to what is open'
+    )
+    title: Title
+    description: Description | None = None
     expiration_date: datetime | None = None
     customer: CustomerInput | None = None
     channels: Annotated[list[Channel], Field(min_length=1, max_length=2)] | None = None
@@ -84,22 +112,21 @@ class CreatePaymentRequestInput(InputModel):
     @field_validator("amount", mode="before")
     @classmethod
     def _amount_is_decimal_text(cls, value: object) -> object:
-        if isinstance(value, float):
+        if value is None:
+            return None
+        if not isinstance(value, str):
             raise ValueError('send the amount as a decimal string such as "25.00", not a JSON number')
-        return value
-
-    @field_validator("amount")
-    @classmethod
-    def _amount_finite(cls, value: Decimal | None) -> Decimal | None:
-        if value is not None and (not value.is_finite() or value.as_tuple().exponent < -6 or abs(value) > Decimal("1e15")):  # type: ignore[operator]
-            raise ValueError("not a usable amount")
-        return value
+        return parse_amount_text(value)
 
     @field_validator("expiration_date")
     @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+    def _future(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             raise ValueError("must carry a time zone offset, e.g. 2026-12-31T23:59:00Z")
+        if value <= datetime.now(UTC):
+            raise ValueError("must be in the future (Wix would create the request already expired)")
         return value
 
     @model_validator(mode="after")
@@ -116,12 +143,17 @@ class CreatePaymentRequestInput(InputModel):
 
 class ResendInput(InputModel):
     channels: Annotated[list[Channel], Field(min_length=1, max_length=2)] | None = None
+    customer: CustomerInput | None = Field(
+        None, description="Contacts to send to; each must be one the order or the request already has (see AllowContactOverride)"
+    )
 
 
 class LostLinkResendInput(InputModel):
     channels: Annotated[list[Channel], Field(min_length=1, max_length=2)] | None = None
     external_id: Text100 | None = None
-    customer: CustomerInput | None = None
+    customer: CustomerInput | None = Field(
+        None, description="Contacts to send to; each must be one the order or the request already has (see AllowContactOverride)"
+    )
 
 
 # ---- responses ---------------------------------------------------------------------------------

@@ -26,6 +26,9 @@ class Settings(BaseModel):
     wix_base_url: str = Field("https://www.wixapis.com", alias="WIX_BASE_URL")
     wix_auth_mode: Literal["API_KEY", "OAUTH"] = Field("API_KEY", alias="WIX_AUTH_MODE")
     wix_site_id: str = Field("", alias="WIX_SITE_ID")
+    # The Wix app instance (site) this deployment serves, for API-key mode; OAuth credentials name their own.
+    # Webhook events of any other instance are acknowledged and not applied.
+    wix_instance_id: str = Field("", alias="WIX_INSTANCE_ID")
     # Name or ARN of a Secrets Manager secret: {"apiKey": ...} or {"appId", "appSecret", "instanceId"}.
     wix_credentials_secret: str = Field("payment-links/wix-credentials", alias="WIX_CREDENTIALS_SECRET")
     # Name or ARN of a secret holding one PEM public key, or a JSON list of them (key rotation).
@@ -37,11 +40,20 @@ class Settings(BaseModel):
     wix_retry_wait_max: float = Field(2.0, alias="WIX_RETRY_WAIT_MAX_SECONDS")
     wix_retry_budget: float = Field(20.0, alias="WIX_RETRY_BUDGET_SECONDS")
     secrets_max_age: int = Field(300, alias="SECRETS_CACHE_SECONDS")
+    # Wix waits 1,250 ms for a webhook's answer, cold start included: Wix calls made while answering (confirming a
+    # payment, fetching a request we never stored) get this much in all, retries included.
+    webhook_wix_budget_seconds: float = Field(0.6, gt=0, le=5, alias="WEBHOOK_WIX_BUDGET_SECONDS")
 
     store_name: str = Field("our store", alias="STORE_NAME")
     sender_email: str = Field("payments@example.com", alias="SENDER_EMAIL")
     ses_configuration_set: str = Field("", alias="SES_CONFIGURATION_SET")
     sms_sender_id: str = Field("", alias="SMS_SENDER_ID")
+    # ISO 3166 regions SMS may go to (empty: every country); premium-rate and similar numbers are always refused.
+    sms_allowed_countries: frozenset[str] = Field(frozenset(), alias="SMS_ALLOWED_COUNTRIES")
+    # A resend may name a contact the order does not know: sent once, never stored for reminders.
+    allow_contact_override: bool = Field(False, alias="ALLOW_CONTACT_OVERRIDE")
+    # Reminders for requests this product did not create (made in the dashboard, adopted from Wix).
+    remind_external_requests: bool = Field(False, alias="REMIND_EXTERNAL_REQUESTS")
 
     default_reminder_schedule: tuple[str, ...] = Field(("P1D", "P3D", "P7D"), alias="DEFAULT_REMINDER_SCHEDULE")
     reminders_enabled_by_default: bool = Field(True, alias="REMINDERS_ENABLED_BY_DEFAULT")
@@ -66,6 +78,13 @@ class Settings(BaseModel):
     def _split_schedule(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(step.strip() for step in value.split(",") if step.strip())
+        return value
+
+    @field_validator("sms_allowed_countries", mode="before")
+    @classmethod
+    def _split_countries(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(code.strip().upper() for code in value.split(",") if code.strip())
         return value
 
     @field_validator("wix_base_url")

@@ -43,6 +43,20 @@ def wix_auth_from_secrets(settings: Settings) -> Callable[[], WixAuth]:
     return auth
 
 
+def webhook_wix_settings(settings: Settings) -> Settings:
+    """The Wix client's settings while a webhook is being answered: the same Wix, a budget Wix's 1,250 ms allow.
+    A call that does not fit fails as Wix unavailable (503), and Wix delivers the event again."""
+    budget = settings.webhook_wix_budget_seconds
+    return settings.model_copy(
+        update={
+            "wix_connect_timeout": min(settings.wix_connect_timeout, budget),
+            "wix_read_timeout": min(settings.wix_read_timeout, budget),
+            "wix_retry_budget": budget,
+            "wix_max_attempts": min(settings.wix_max_attempts, 2),
+        }
+    )
+
+
 @lru_cache(maxsize=1)
 def get_dependencies() -> Dependencies:
     settings = get_settings()

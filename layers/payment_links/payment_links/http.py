@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from botocore.exceptions import ClientError
 
+from payment_links import safe_json
 from payment_links.domain.errors import DomainError
 
 logger = Logger(child=True)
@@ -29,6 +30,7 @@ STATUS_BY_CODE = {
     "ORDER_NOT_PAYABLE": 409,
     "AMOUNT_EXCEEDS_BALANCE": 422,
     "NO_REACHABLE_CHANNEL": 422,
+    "CONTACT_NOT_ON_ORDER": 422,
     "PAYMENT_PAGE_NOT_PUBLISHED": 424,
     "RESEND_COOLDOWN": 429,
     "WIX_REJECTED": 502,
@@ -39,7 +41,9 @@ STATUS_BY_CODE = {
     "INVALID_SIGNATURE": 401,
     "PAYLOAD_TOO_LARGE": 413,
     "WEBHOOK_NOT_CONFIGURED": 503,
+    "EVENT_NOT_CONFIRMED": 503,
     "SERVICE_UNAVAILABLE": 503,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
 }
 # AWS throttled us or failed on its side even after the SDK's own retries: the caller may retry (not a 500).
 AWS_RETRYABLE_CODES = frozenset(
@@ -67,8 +71,61 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     details = []
     for error in exc.errors():
         location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
-        details.append({"field": ".".join(location), "message": error.get("msg", "invalid"), "type": error.get("type")})
+        message = error.get("msg", "invalid")
+        if error.get("type") == "json_invalid" and (error.get("ctx") or {}).get("error"):
+            message = f"{message}: {error['ctx']['error']}"  # e.g. "nested deeper than 32 levels"
+        details.append({"field": ".".join(location), "message": message, "type": error.get("type")})
     return details
+
+
+class StorefrontResolver(APIGatewayRestResolver):
+    """The resolver of the storefront routes: bodies validated against the API models, JSON read depth-limited
+    (``safe_json``: a body of ``[[[[…`` is a 400, not a RecursionError), errors in the one shape.
+
+    Bodies are JSON only: a body sent as form data, multipart or text is refused with 415 before Powertools would
+    try its other body parsers on it (a multipart body without a boundary, or text/plain, reached them as a 500)."""
+
+    def __init__(self, form_paths: tuple[str, ...] = ()) -> None:
+        super().__init__(enable_validation=True, json_body_deserializer=safe_json.loads)
+        register_error_handlers(self)
+        self._form_paths = form_paths  # routes people post HTML forms to (no JSON body is read there)
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        path = str(event.get("path") or "")
+        if event.get("body") and not _is_json(_header(event, "content-type")) and not path.startswith(self._form_paths):
+            return _proxy_response(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "Send the body as JSON, with the header Content-Type: application/json.",
+            )
+        return super().resolve(event, context)
+
+
+def storefront_resolver(form_paths: tuple[str, ...] = ()) -> StorefrontResolver:
+    return StorefrontResolver(form_paths)
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return str(value)
+    for key, values in (event.get("multiValueHeaders") or {}).items():
+        if key.lower() == name and values:
+            return str(values[0])
+    return None
+
+
+def _is_json(content_type: str | None) -> bool:
+    """No content type (read as JSON, as Powertools does), ``application/json`` or a ``+json`` type."""
+    if content_type is None or not content_type.strip():
+        return True
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+def _proxy_response(status: int, code: str, message: str) -> dict[str, Any]:
+    body = {"error": {"code": code, "message": message, "details": []}}
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body), "isBase64Encoded": False}
 
 
 def register_error_handlers(app: APIGatewayRestResolver) -> None:

@@ -57,6 +57,10 @@ def read_token(token: str, key: bytes) -> UnsubscribeClaim | None:
         payload, signature = _unb64(encoded_payload), _unb64(encoded_signature)
     except ValueError:
         return None
+    # One spelling per token: base64 decoding forgives padding, the standard alphabet and stray characters, so a
+    # genuine token has many spellings that decode alike. Only the one we issue is accepted.
+    if _b64(payload) != encoded_payload or _b64(signature) != encoded_signature:
+        return None
     if not hmac.compare_digest(signature, _signature(payload, key)):
         return None
     version, _, rest = payload.decode(errors="replace").partition(":")

@@ -55,6 +55,12 @@ class NoReachableChannel(DomainError):
     code = "NO_REACHABLE_CHANNEL"
 
 
+class ContactNotOnOrder(DomainError):
+    """A resend names a contact that neither the order nor the stored request has (see flows.recipients)."""
+
+    code = "CONTACT_NOT_ON_ORDER"
+
+
 class PaymentPageNotPublished(DomainError):
     code = "PAYMENT_PAGE_NOT_PUBLISHED"
 
@@ -93,6 +99,12 @@ class MalformedWebhook(DomainError):
 
 class PayloadTooLarge(DomainError):
     code = "PAYLOAD_TOO_LARGE"
+
+
+class EventNotConfirmed(DomainError):
+    """A verified event claims a terminal status that Wix does not show yet: answered 503 so Wix delivers it again."""
+
+    code = "EVENT_NOT_CONFIRMED"
 
 
 class WebhookNotConfigured(DomainError):

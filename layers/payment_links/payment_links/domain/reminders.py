@@ -13,24 +13,36 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from payment_links.domain.payment_request import ReminderPlan
+
 if TYPE_CHECKING:
     from payment_links.config import Settings
     from payment_links.domain.payment_request import PaymentRequest
 
+# ASCII digits only (``\d`` would take other scripts' digits, which ``int`` reads), and few enough of them that no
+# component can overflow a timedelta: the 366-day bound is checked on the sum. Bounded input, bounded work.
 _DURATION = re.compile(
-    r"^P(?!$)(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+    r"P(?!$)(?:(?P<weeks>[0-9]{1,8})W)?(?:(?P<days>[0-9]{1,8})D)?"
+    r"(?:T(?=[0-9])(?:(?P<hours>[0-9]{1,8})H)?(?:(?P<minutes>[0-9]{1,8})M)?(?:(?P<seconds>[0-9]{1,10})S)?)?",
+    re.ASCII,
 )
 MAX_STEP = timedelta(days=366)
+CREATED_OUTSIDE = "CREATED_OUTSIDE"  # why an external request gets no reminders
+MAX_DURATION_CHARS = 40
 
 
 def parse_duration(text: str) -> timedelta:
     """An ISO-8601 duration of weeks, days, hours, minutes, seconds. Years and months are refused:
     their length depends on the calendar, and a reminder cadence should not."""
-    match = _DURATION.match(text)
+    match = _DURATION.fullmatch(text) if len(text) <= MAX_DURATION_CHARS else None
     if not match:
-        raise ValueError(f"{text!r} is not an ISO-8601 duration such as P1D or PT12H (years and months are not allowed)")
+        shown = text[:MAX_DURATION_CHARS]
+        raise ValueError(f"{shown!r} is not an ISO-8601 duration such as P1D or PT12H (years and months are not allowed)")
     parts = {name: int(value) for name, value in match.groupdict().items() if value}
-    duration = timedelta(**parts)
+    try:
+        duration = timedelta(**parts)
+    except OverflowError:
+        duration = MAX_STEP * 2  # beyond any bound below: refused with the same message
     if duration <= timedelta(0) or duration > MAX_STEP:
         raise ValueError(f"{text!r} must be more than zero and at most 366 days")
     return duration
@@ -111,6 +123,15 @@ def next_reminder(
             return None
         return NextReminder(step, due)
     return None
+
+
+def external_reminder_plan(settings: Settings) -> ReminderPlan:
+    """The reminders of a request this product did not create (made in the Wix dashboard or by another app, and
+    adopted from its webhook or by the lost-link flow): one rule for both, the deployment's RemindExternalRequests."""
+    schedule = list(settings.default_reminder_schedule)
+    if settings.remind_external_requests and settings.reminders_enabled_by_default:
+        return ReminderPlan(enabled=True, schedule=schedule)
+    return ReminderPlan(enabled=False, schedule=schedule, stopped_reason=CREATED_OUTSIDE)
 
 
 def quiet_hours_of(settings: Settings) -> QuietHours:

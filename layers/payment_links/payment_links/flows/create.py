@@ -15,7 +15,7 @@ from payment_links.api_models import CreatePaymentRequestInput
 from payment_links.deps import Dependencies
 from payment_links.domain import errors
 from payment_links.domain.contacts import customer_from_order, merge_customer, reachable_channels
-from payment_links.domain.money import format_amount, has_more_precision_than
+from payment_links.domain.money import exponent, format_amount, has_more_precision_than, round_down
 from payment_links.domain.payment_request import (
     EXPIRED,
     KIND_INITIAL,
@@ -60,12 +60,15 @@ def create_payment_request(request: CreatePaymentRequestInput, deps: Dependencie
     if earlier_attempt is not None and earlier_attempt.order_id != order.id:
         raise errors.ExternalIdConflict(
             "This externalId is already used at Wix by a payment request of another order.",
-            details=[{"field": "externalId"}],
+            details=[{"field": "externalId", "differs": ["orderId"]}],
         )
     others = [opr for opr in unpaid if earlier_attempt is None or opr.id != earlier_attempt.id]
-    amount = _amount_to_request(request, order, others) if earlier_attempt is None else earlier_attempt.amount.amount
+    amount = _amount_to_request(request, order, others)
+    if earlier_attempt is not None:
+        _check_adoptable(earlier_attempt, order, amount, request, deps)
 
-    customer = merge_customer(request.customer.to_customer() if request.customer else None, customer_from_order(order))
+    from_order = customer_from_order(order, deps.settings.sms_allowed_countries)
+    customer = merge_customer(request.customer.to_customer() if request.customer else None, from_order)
     reachable = reachable_channels(customer)
     channels: list[str] = list(request.channels) if request.channels else reachable
     unreachable = [channel for channel in channels if channel not in reachable]
@@ -80,7 +83,7 @@ def create_payment_request(request: CreatePaymentRequestInput, deps: Dependencie
     if earlier_attempt is None:
         new = NewOrderPaymentRequest(
             order_id=order.id,
-            amount=Price(amount=Decimal(format_amount(amount, order.currency))),
+            amount=Price(amount=Decimal(format_amount(amount, order.currency))),  # "25.00": the currency's decimals
             title=request.title,
             description=request.description,
             source=Source(external_id=request.external_id),
@@ -207,7 +210,8 @@ def _open_requests(others: list[OrderPaymentRequest]) -> list[dict[str, str | No
 
 def _amount_to_request(request: CreatePaymentRequestInput, order: Order, others: list[OrderPaymentRequest]) -> Decimal:
     """The caller's amount, or by default what is still open: the order's balance less its UNPAID requests
-    (Wix does not count an unpaid request against the balance, so the buyer would be asked twice)."""
+    (Wix does not count an unpaid request against the balance, so the buyer would be asked twice), rounded down to
+    the currency's minor units (never up: 100.509 open is a request for 100.50)."""
     open_amount = order.balance - sum((opr.amount.amount for opr in others), Decimal("0"))
     details = [
         {"orderBalance": str(order.balance), "openAmount": str(max(open_amount, Decimal("0"))), "openRequests": _open_requests(others)}
@@ -217,17 +221,46 @@ def _amount_to_request(request: CreatePaymentRequestInput, order: Order, others:
             raise errors.AmountExceedsBalance(
                 "Nothing is open on this order: its balance is covered by unpaid payment requests already.", details=details
             )
-        return open_amount
+        payable = round_down(open_amount, order.currency)
+        if payable <= 0:
+            raise errors.OrderNotPayable(
+                f"Less than one minor unit of {order.currency} is open on this order ({open_amount}): there is nothing to request.",
+                details=details,
+            )
+        return payable
     if request.amount <= 0:
         raise errors.ValidationFailed("The amount must be above zero.", details=[{"field": "amount"}, *details])
     if has_more_precision_than(request.amount, order.currency):
-        raise errors.ValidationFailed(f"The amount has more decimals than {order.currency} allows.", details=[{"field": "amount"}])
+        raise errors.ValidationFailed(
+            f"The amount has more decimals than {order.currency} has ({exponent(order.currency)}).", details=[{"field": "amount"}]
+        )
     if request.amount > open_amount:
         raise errors.AmountExceedsBalance(
             f"The amount {request.amount} is above what is open on the order ({max(open_amount, Decimal('0'))} {order.currency}).",
             details=details,
         )
     return request.amount
+
+
+def _check_adoptable(
+    earlier: OrderPaymentRequest, order: Order, amount: Decimal, request: CreatePaymentRequestInput, deps: Dependencies
+) -> None:
+    """A Wix request that already carries this externalId is one of our own earlier attempts (a create whose answer
+    was lost) only when it is for the same order, amount and title and, where Wix tells, made by our app. Anything
+    else (the dashboard, another app, another call of ours with other content) is never taken over."""
+    ours = deps.wix.app_id()
+    conflict = []
+    if earlier.amount.amount != amount:
+        conflict.append("amount")
+    if earlier.title != request.title:
+        conflict.append("title")
+    if ours and earlier.source.app_id and earlier.source.app_id != ours:
+        conflict.append("source.appId")
+    if conflict:
+        raise errors.ExternalIdConflict(
+            "A payment request with this externalId already exists at Wix with other content; use a new externalId.",
+            details=[{"field": "externalId", "paymentRequestId": earlier.id, "differs": conflict}],
+        )
 
 
 # ---- read, list, void --------------------------------------------------------------------------

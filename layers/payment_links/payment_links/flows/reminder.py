@@ -155,13 +155,7 @@ def _change(record: PaymentRequest, change: Callable[[PaymentRequest], bool], de
 
 def _is_due(record: PaymentRequest, now: datetime) -> bool:
     plan = record.reminders
-    return (
-        record.status == UNPAID
-        and record.deleted_at is None
-        and plan.enabled
-        and plan.next_at is not None
-        and plan.next_at <= now
-    )
+    return record.status == UNPAID and record.deleted_at is None and plan.enabled and plan.next_at is not None and plan.next_at <= now
 
 
 def _still_at(record: PaymentRequest, due_at: datetime) -> bool:

@@ -9,24 +9,25 @@ failed) is handed back, so the caller can retry at once.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
-from payment_links.api_models import LostLinkResendInput
+from payment_links.api_models import LostLinkResendInput, ResendInput
 from payment_links.deps import Dependencies
 from payment_links.domain import errors
-from payment_links.domain.contacts import EMAIL, Customer, customer_from_order, merge_customer, reachable_channels
+from payment_links.domain.contacts import EMAIL, customer_from_order, reachable_channels
 from payment_links.domain.payment_request import (
     KIND_RESEND,
     ORIGIN_EXTERNAL,
     SEND_SENT,
     UNPAID,
     PaymentRequest,
-    ReminderPlan,
 )
+from payment_links.domain.reminders import external_reminder_plan, schedule_next
 from payment_links.flows.delivery import channels_to_use, fresh_url, not_payable, status_at_wix
+from payment_links.flows.recipients import Recipient, recipient_for_resend
 from payment_links.flows.wix_errors import wix_errors_as_domain
 from payment_links.store import ClaimTaken, RecordExists
 from payment_links.unsubscribe_token import unsubscribe_url
@@ -38,23 +39,25 @@ logger = Logger(child=True)
 MAX_LOST_LINKS = 10
 
 
-def resend_payment_request(request_id: str, channels: Sequence[str] | None, deps: Dependencies) -> PaymentRequest:
+def resend_payment_request(request_id: str, request: ResendInput, deps: Dependencies) -> PaymentRequest:
     """Confirm with Wix that the request is still UNPAID, get its URL again and send it."""
     record = deps.store.get(request_id)
     if record is None:
         raise errors.PaymentRequestNotFound(f"No payment request {request_id}.")
     if record.is_terminal:
         raise not_payable(request_id, record.status)
-    chosen = channels_to_use(record, channels)
-    return _send_again(request_id, chosen, deps, confirm_at_wix=True)
+    given = request.customer.to_customer() if request.customer else None
+    recipient = recipient_for_resend(record, given, _order_fetcher(record.order_id, deps), deps)
+    chosen = channels_to_use(record.model_copy(update={"customer": recipient.customer}), request.channels)
+    return _send_again(request_id, chosen, recipient, deps, confirm_at_wix=True)
 
 
 def resend_lost_links(order_id: str, request: LostLinkResendInput, deps: Dependencies) -> list[PaymentRequest]:
     """Query Wix for the order's UNPAID requests (newest first, optionally one externalId) and send each again.
 
-    Requests created outside this product are adopted into the store (reminders off) so their sends are
-    recorded and the cooldown applies; their contact details come from the body, else the order's buyer.
-    """
+    Requests created outside this product are adopted into the store (reminders only with RemindExternalRequests)
+    so their sends are recorded and the cooldown applies; they go to the order's buyer, or to a contact of the body
+    that the order has (``flows.recipients``)."""
     with wix_errors_as_domain(not_found=errors.OrderNotFound):
         unpaid = deps.wix.unpaid_for_order(order_id)
     if request.external_id:
@@ -67,22 +70,19 @@ def resend_lost_links(order_id: str, request: LostLinkResendInput, deps: Depende
         )
 
     given = request.customer.to_customer() if request.customer else None
-    order: Order | None = None
+    order = _order_fetcher(order_id, deps)
     sent: list[PaymentRequest] = []
     cooling: list[errors.ResendCooldown] = []
     for opr in unpaid[:MAX_LOST_LINKS]:
         record = deps.store.get(opr.id)
         if record is None:
-            if order is None:
-                with wix_errors_as_domain(not_found=errors.OrderNotFound):
-                    order = deps.wix.get_order(order_id)
-            record = _adopt(opr, order, merge_customer(given, customer_from_order(order)), request.channels, deps)
+            record = _adopt(opr, order(), deps)
         elif record.is_terminal:
             continue  # our record learned of the payment/expiry after Wix built this page of results
-        customer = merge_customer(given, record.customer) if given else None
-        chosen = channels_to_use(record.model_copy(update={"customer": customer}) if customer else record, request.channels)
+        recipient = recipient_for_resend(record, given, order, deps)
+        chosen = channels_to_use(record.model_copy(update={"customer": recipient.customer}), request.channels)
         try:
-            sent.append(_send_again(opr.id, chosen, deps, confirm_at_wix=False, customer=customer))
+            sent.append(_send_again(opr.id, chosen, recipient, deps, confirm_at_wix=False))
         except errors.ResendCooldown as cooldown:
             cooling.append(cooldown)
     if not sent and cooling:
@@ -92,14 +92,25 @@ def resend_lost_links(order_id: str, request: LostLinkResendInput, deps: Depende
     return sent
 
 
+def _order_fetcher(order_id: str, deps: Dependencies) -> Callable[[], Order]:
+    """The order from Wix, fetched at most once and only if asked for."""
+    fetched: list[Order] = []
+
+    def order() -> Order:
+        if not fetched:
+            with wix_errors_as_domain(not_found=errors.OrderNotFound):
+                fetched.append(deps.wix.get_order(order_id))
+        return fetched[0]
+
+    return order
+
+
 # ---- one send -------------------------------------------------------------------------------------
 
 
-def _send_again(
-    request_id: str, channels: list[str], deps: Dependencies, confirm_at_wix: bool, customer: Customer | None = None
-) -> PaymentRequest:
+def _send_again(request_id: str, channels: list[str], recipient: Recipient, deps: Dependencies, confirm_at_wix: bool) -> PaymentRequest:
     now = deps.clock()
-    record, previous = _claim_send_slot(request_id, now, deps, customer)
+    record, previous = _claim_send_slot(request_id, now, deps)
     try:
         if confirm_at_wix:
             found = status_at_wix(request_id, deps, now)
@@ -111,12 +122,15 @@ def _send_again(
     except Exception:
         _hand_back_slot(request_id, now, previous, deps)
         raise
-    notifications = deps.notifier.send(record, url, KIND_RESEND, channels, now, unsubscribe_url=_unsubscribe_link(deps))
+    addressed = record.model_copy(update={"customer": recipient.customer})
+    notifications = deps.notifier.send(addressed, url, KIND_RESEND, channels, now, unsubscribe_url=_unsubscribe_link(deps))
     delivered = [n.channel for n in notifications if n.status == SEND_SENT]
 
     def record_outcome(current: PaymentRequest) -> bool:
         current.notifications.extend(notifications)
         current.url = url
+        if recipient.is_override:
+            current.record(now, "SENT_TO_OTHER_CONTACT", detail=recipient.history_detail())
         if delivered:
             current.record(now, "LINK_RESENT", detail=",".join(delivered))
         else:
@@ -126,13 +140,11 @@ def _send_again(
         return True
 
     updated = deps.store.update(request_id, record_outcome)
-    logger.info("payment link resent", extra={"payment_request_id": request_id, "channels": delivered})
+    logger.info("payment link resent", extra={"payment_request_id": request_id, "channels": delivered, "override": recipient.is_override})
     return updated or record
 
 
-def _claim_send_slot(
-    request_id: str, now: datetime, deps: Dependencies, customer: Customer | None
-) -> tuple[PaymentRequest, datetime | None]:
+def _claim_send_slot(request_id: str, now: datetime, deps: Dependencies) -> tuple[PaymentRequest, datetime | None]:
     """Take the request's send slot with a version-checked write; returns the claimed record and the
     ``last_sent_at`` it replaced."""
     cooldown = deps.settings.resend_cooldown_seconds
@@ -151,8 +163,6 @@ def _claim_send_slot(
                 )
         replaced[:] = [record.last_sent_at]
         record.last_sent_at = now
-        if customer is not None:
-            record.customer = customer
         return True
 
     claimed = deps.store.update(request_id, claim)
@@ -182,17 +192,10 @@ def _unsubscribe_link(deps: Dependencies) -> Callable[[PaymentRequest], str | No
     return link
 
 
-def _adopt(
-    opr: OrderPaymentRequest, order: Order, customer: Customer, requested: Sequence[str] | None, deps: Dependencies
-) -> PaymentRequest:
-    """Store a request created at Wix by someone else, so its sends are recorded. No reminders for it:
-    its creator never asked us to chase it."""
-    if not reachable_channels(customer):
-        raise errors.NoReachableChannel(
-            "The payment request was created outside this product and neither the body nor the order gives an "
-            "e-mail address or phone number: send `customer`.",
-            details=[{"field": "customer", "paymentRequestId": opr.id}],
-        )
+def _adopt(opr: OrderPaymentRequest, order: Order, deps: Dependencies) -> PaymentRequest:
+    """Store a request created at Wix by someone else, so its sends are recorded; its contacts are the order's.
+    Reminders only with RemindExternalRequests: its creator never asked us to chase it."""
+    customer = customer_from_order(order, deps.settings.sms_allowed_countries)
     now = deps.clock()
     record = PaymentRequest(
         id=opr.id,
@@ -209,10 +212,11 @@ def _adopt(
         updated_at=now,
         origin=ORIGIN_EXTERNAL,
         customer=customer,
-        channels=list(requested) if requested else reachable_channels(customer),
-        reminders=ReminderPlan(enabled=False, stopped_reason="CREATED_OUTSIDE"),
+        channels=reachable_channels(customer),
+        reminders=external_reminder_plan(deps.settings),
     )
     record.record(now, "ADOPTED", detail="lost-link resend")
+    schedule_next(record, deps.settings, now, first_step=0)
     try:
         return deps.store.create(record)
     except RecordExists:

@@ -65,11 +65,11 @@ def _opt_out(record: PaymentRequest, channel: str, now: datetime) -> bool:
 
 def _page(title: str, body: str) -> str:
     return (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><meta name=\"robots\" content=\"noindex\">"
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex">'
         f"<title>{escape(title)}</title></head>"
-        "<body style=\"font-family:sans-serif;max-width:560px;margin:40px auto;padding:0 16px\">"
-        f"<h1 style=\"font-size:22px\">{escape(title)}</h1>{body}</body></html>"
+        '<body style="font-family:sans-serif;max-width:560px;margin:40px auto;padding:0 16px">'
+        f'<h1 style="font-size:22px">{escape(title)}</h1>{body}</body></html>'
     )
 
 
@@ -87,9 +87,9 @@ def confirmation_page(claim: UnsubscribeClaim, record: PaymentRequest | None, st
     return _page(
         "Stop payment reminders?",
         f"<p>You will get no more {escape(words)} reminders about {escape(_about(record, store_name))}.</p>"
-        "<form method=\"post\"><button type=\"submit\" style=\"background:#116dff;color:#fff;border:0;padding:10px 18px;"
-        "border-radius:4px;font-size:16px;cursor:pointer\">Stop reminders</button></form>"
-        "<p style=\"font-size:13px;color:#666\">The payment itself stays open until it is paid or expires.</p>",
+        '<form method="post"><button type="submit" style="background:#116dff;color:#fff;border:0;padding:10px 18px;'
+        'border-radius:4px;font-size:16px;cursor:pointer">Stop reminders</button></form>'
+        '<p style="font-size:13px;color:#666">The payment itself stays open until it is paid or expires.</p>',
     )
 
 

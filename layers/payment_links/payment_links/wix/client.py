@@ -40,6 +40,15 @@ _http_client: httpx.Client | None = None
 _http_lock = threading.Lock()
 
 
+def _timeout(settings: Settings) -> httpx.Timeout:
+    return httpx.Timeout(
+        connect=settings.wix_connect_timeout,
+        read=settings.wix_read_timeout,
+        write=settings.wix_read_timeout,
+        pool=settings.wix_connect_timeout,
+    )
+
+
 def get_http_client(settings: Settings | None = None) -> httpx.Client:
     """The process-wide HTTP client, built on first use so warm invocations reuse its connections."""
     global _http_client
@@ -47,14 +56,8 @@ def get_http_client(settings: Settings | None = None) -> httpx.Client:
         with _http_lock:
             if _http_client is None:
                 settings = settings or get_settings()
-                timeout = httpx.Timeout(
-                    connect=settings.wix_connect_timeout,
-                    read=settings.wix_read_timeout,
-                    write=settings.wix_read_timeout,
-                    pool=settings.wix_connect_timeout,
-                )
                 _http_client = httpx.Client(
-                    timeout=timeout,
+                    timeout=_timeout(settings),
                     limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
                     headers={"User-Agent": "wix-payment-links/1.0"},
                 )
@@ -101,6 +104,16 @@ class WixClient:
         self._http = http
         self._auth = auth
         self._settings = settings
+        # Per request, from these settings: one shared HTTP client serves clients with different budgets.
+        self._timeout = _timeout(settings)
+
+    def app_id(self) -> str | None:
+        """Our Wix app's id when we call as an app (OAuth); Wix records it as ``source.appId`` of what we create."""
+        return getattr(self._auth(), "app_id", None)
+
+    def instance_id(self) -> str | None:
+        """The app instance (site) our OAuth credentials are for; None with an API key."""
+        return getattr(self._auth(), "instance_id", None)
 
     # -- Order Payment Requests -------------------------------------------------------------
 
@@ -204,7 +217,7 @@ class WixClient:
         auth = self._auth()
         base = self._settings.wix_base_url
         try:
-            response = self._http.request(method, f"{base}{path}", json=json, headers=auth.headers(self._http, base))
+            response = self._http.request(method, f"{base}{path}", json=json, headers=auth.headers(self._http, base), timeout=self._timeout)
         except httpx.TimeoutException as exc:
             logger.warning("Wix call timed out", extra={"wix_endpoint": endpoint})
             raise WixUnavailable(f"Wix did not answer {endpoint} in time") from exc

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
+from payment_links import safe_json
 from payment_links.secrets import get_secret_text
 
 ALGORITHM = "RS256"
@@ -34,6 +35,9 @@ _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----(.*?)-----END \1-----", re.DO
 # Flattened PEMs (CloudFormation parameters are one line) carry spaces or literal "\n" where newlines were.
 _PEM_NOISE = re.compile(r"\\n|\\r|\s")
 _COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$")
+# A JOSE header is a flat object of a few short fields (Wix's: alg, kid); anything longer or nested is not Wix's.
+MAX_HEADER_CHARS = 1024
+MAX_HEADER_DEPTH = 2
 
 
 # -- rejections ----------------------------------------------------------------------------------------------
@@ -149,7 +153,7 @@ class WebhookEnvelope(WebhookModel):
         # Stringified JSON per the docs; it only informs logs, so an unreadable one is dropped, not fatal.
         if isinstance(value, str):
             try:
-                value = json.loads(value)
+                value = safe_json.loads(value)
             except ValueError:
                 return None
         return value if isinstance(value, dict) else None
@@ -230,9 +234,9 @@ class MalformedEvent(Exception):
 
 def parse_domain_event(envelope: WebhookEnvelope) -> DomainEvent:
     try:
-        return DomainEvent.model_validate_json(envelope.data)
-    except ValidationError as exc:
-        raise MalformedEvent(f"{envelope.event_type}: unreadable event data ({exc.error_count()} errors)") from exc
+        return DomainEvent.model_validate(safe_json.loads(envelope.data))
+    except (ValidationError, ValueError) as exc:
+        raise MalformedEvent(f"{envelope.event_type}: unreadable event data") from exc
 
 
 # -- verification --------------------------------------------------------------------------------------------
@@ -247,8 +251,11 @@ def _header(token: str) -> dict[str, Any]:
     if not _COMPACT_JWS.match(token):
         raise NotAJwt("malformed", "The body is not a JWT.")
     segment = token.split(".", 1)[0]
+    if len(segment) > MAX_HEADER_CHARS:
+        raise NotAJwt("malformed", "The body is not a JWT.")
     try:
-        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        # Depth-limited: a header of ``[[[[…`` nested a thousand deep is refused, not recursed into.
+        header = safe_json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)), max_depth=MAX_HEADER_DEPTH)
     except (ValueError, binascii.Error) as exc:
         raise NotAJwt("malformed", "The body is not a JWT.") from exc
     if not isinstance(header, dict):
@@ -285,14 +292,17 @@ def verify_webhook(body: str, keys: tuple[RSAPublicKey, ...]) -> WebhookEnvelope
         except jwt.InvalidTokenError as exc:
             # Truncated or tampered segments: the shape of a JWT, but nothing we can verify.
             raise InvalidWebhookSignature("signature", "The webhook token cannot be verified.") from exc
+        except (RecursionError, ValueError, TypeError) as exc:
+            # Whatever else the JWT library trips over in a hostile token is still a token we cannot verify.
+            raise InvalidWebhookSignature("signature", "The webhook token cannot be verified.") from exc
     if claims is None:
         raise InvalidWebhookSignature("signature", "The webhook signature does not match the Wix app's public key.")
     data = claims.get("data")
     try:
         if isinstance(data, str):
-            return WebhookEnvelope.model_validate_json(data)
+            return WebhookEnvelope.model_validate(safe_json.loads(data))
         if isinstance(data, dict):  # the docs' sample shows an object here, the SDK a string: take both
             return WebhookEnvelope.model_validate(data)
-    except ValidationError as exc:
-        raise MalformedEvent(f"unreadable webhook envelope ({exc.error_count()} errors)") from exc
+    except (ValidationError, ValueError) as exc:
+        raise MalformedEvent("unreadable webhook envelope") from exc
     raise MalformedEvent("verified token without a data claim")
