@@ -7,6 +7,7 @@ Route code raises domain errors; the handlers registered here turn them into
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -90,7 +91,7 @@ class StorefrontResolver(APIGatewayRestResolver):
         register_error_handlers(self)
         self._form_paths = form_paths  # routes people post HTML forms to (no JSON body is read there)
 
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         path = str(event.get("path") or "")
         if event.get("body") and not _is_json(_header(event, "content-type")) and not path.startswith(self._form_paths):
             return _proxy_response(
@@ -105,7 +106,7 @@ def storefront_resolver(form_paths: tuple[str, ...] = ()) -> StorefrontResolver:
     return StorefrontResolver(form_paths)
 
 
-def _header(event: dict[str, Any], name: str) -> str | None:
+def _header(event: Mapping[str, Any], name: str) -> str | None:
     for key, value in (event.get("headers") or {}).items():
         if key.lower() == name:
             return str(value)
