@@ -249,6 +249,61 @@ def _no_validation_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(http, "register_error_handlers", without_validation_answer)
 
 
+def _no_json_depth_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Untrusted JSON (storefront bodies, webhook token headers) is parsed by plain ``json.loads``."""
+    import json
+
+    from payment_links import safe_json
+
+    monkeypatch.setattr(safe_json, "loads", lambda text, max_depth=0: json.loads(text))
+
+
+def _no_wix_confirmation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A webhook's terminal claim is applied as the event says, without asking Wix."""
+    from payment_links.flows import payment_request_events
+
+    monkeypatch.setattr(payment_request_events, "confirmed_status", lambda _record, _kind, claim, *_rest: claim)
+
+
+def _no_instance_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Webhook events are applied whatever Wix instance (site) they come from."""
+    from payment_links.flows import payment_request_events, webhook
+
+    monkeypatch.setattr(webhook, "expected_instance", lambda _deps: None)
+    monkeypatch.setattr(payment_request_events, "_pinned_elsewhere", lambda _record, _instance: False)
+
+
+def _no_recipient_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resend goes to whatever contact the body names (the seed's behaviour)."""
+    from payment_links.domain.contacts import merge_customer
+    from payment_links.flows import resend
+    from payment_links.flows.recipients import Recipient
+
+    monkeypatch.setattr(
+        resend, "recipient_for_resend", lambda record, given, _order, _deps: Recipient(merge_customer(given, record.customer))
+    )
+
+
+def _amounts_rounded_half_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What is open is rounded to the nearest minor unit (half up), as the seed did, instead of down."""
+    from decimal import ROUND_HALF_UP
+
+    from payment_links.domain import money
+    from payment_links.flows import create
+
+    def half_up(amount: Any, currency: str) -> Any:
+        return amount.quantize(money.minor_unit(currency), rounding=ROUND_HALF_UP)
+
+    monkeypatch.setattr(create, "round_down", half_up)
+
+
+def _adopt_any_external_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Create adopts any Wix request with the same externalId, whatever its amount, title or app."""
+    from payment_links.flows import create
+
+    monkeypatch.setattr(create, "_check_adoptable", lambda *_args: None)
+
+
 MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "no-idempotency": _no_idempotency,
     "no-conditional-save": _no_conditional_save,
@@ -269,6 +324,12 @@ MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "no-signature-check": _no_signature_check,
     "no-quiet-hours": _no_quiet_hours,
     "no-validation-answer": _no_validation_answer,
+    "no-json-depth-limit": _no_json_depth_limit,
+    "no-wix-confirmation": _no_wix_confirmation,
+    "no-instance-check": _no_instance_check,
+    "no-recipient-rule": _no_recipient_rule,
+    "amounts-rounded-half-up": _amounts_rounded_half_up,
+    "adopt-any-external-id": _adopt_any_external_id,
 }
 
 

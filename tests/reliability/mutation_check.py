@@ -35,6 +35,12 @@ CHECKS: dict[str, list[str]] = {
     "no-webhook-body-limit": ["tests/security/test_gateway.py", "-k", "own_limit"],
     "no-unsubscribe-signature": ["tests/security/test_unsubscribe_links.py"],
     "no-id-escaping": ["tests/security/test_no_ssrf.py"],
+    "no-json-depth-limit": ["tests/reliability/test_hostile_inputs.py", "-k", "POST and payment-requests"],
+    "no-wix-confirmation": ["tests/functions/test_webhook_trust.py", "-k", "wix_says"],
+    "no-instance-check": ["tests/functions/test_webhook_trust.py", "-k", "another_site or pinned"],
+    "no-recipient-rule": ["tests/functions/test_resend_recipients.py", "-k", "does_not_have"],
+    "amounts-rounded-half-up": ["tests/functions/test_create_trust.py", "-k", "never_more"],
+    "adopt-any-external-id": ["tests/functions/test_create_trust.py", "-k", "never_taken_over"],
 }
 
 

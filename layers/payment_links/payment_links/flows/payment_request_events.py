@@ -124,23 +124,15 @@ def apply_event(kind: str, event: webhooks.DomainEvent, instance_id: str | None,
             if found is None:  # nothing to delete, or a request Wix does not know (another site's?)
                 return IGNORED if deps.store.mark_event_seen(event.id, EVENT_TTL_SECONDS) else DUPLICATE
             record = _adopt(found, instance_id, deps)
-        elif record.instance_id and instance_id and record.instance_id != instance_id:
+        elif _pinned_elsewhere(record, instance_id):
             logger.warning("event of another Wix instance than the request's ignored")
             return FOREIGN_INSTANCE
-        confirmed = None
         claim = claimed_status(kind, event)
+        confirmed = None
         if claim is not None and not record.is_terminal:
-            found = wix.get()
-            if found is None:
+            confirmed = confirmed_status(record, kind, claim, event, wix, deps)
+            if confirmed is None:  # Wix does not know the request
                 return IGNORED if deps.store.mark_event_seen(event.id, EVENT_TTL_SECONDS) else DUPLICATE
-            if found.status not in TERMINAL_STATUSES:
-                _note_unconfirmed(record, kind, claim, found.status, event.id, deps)
-                raise errors.EventNotConfirmed(
-                    f"Wix does not confirm the {kind} event yet (the request is {found.status} there); deliver it again later.",
-                    details=[{"reason": "not_confirmed", "claimed": claim, "atWix": found.status}],
-                    retry_after=UNCONFIRMED_RETRY_AFTER_SECONDS,
-                )
-            confirmed = found.status
         outcome, dirty = change_for_event(record, kind, event, instance_id, deps.clock(), confirmed)
         if record.version == 0:
             outcome, dirty = APPLIED, True  # adopted just now: recording it is the change
@@ -159,6 +151,29 @@ def apply_event(kind: str, event: webhooks.DomainEvent, instance_id: str | None,
             publish_pending_paid_event(record, deps)
         return outcome
     raise StaleRecord(event.entity_id)
+
+
+def _pinned_elsewhere(record: PaymentRequest, instance_id: str | None) -> bool:
+    """The request belongs to another Wix instance than the event's (pinned by the first event seen)."""
+    return bool(record.instance_id and instance_id and record.instance_id != instance_id)
+
+
+def confirmed_status(
+    record: PaymentRequest, kind: str, claim: str, event: webhooks.DomainEvent, wix: _WixTruth, deps: EventDeps
+) -> str | None:
+    """What Wix says of a request whose event claims ``claim``: a terminal status to apply, None when Wix does not
+    know the request; raises EventNotConfirmed (503, Wix delivers again) while Wix still shows it open."""
+    found = wix.get()
+    if found is None:
+        return None
+    if found.status not in TERMINAL_STATUSES:
+        _note_unconfirmed(record, kind, claim, found.status, event.id, deps)
+        raise errors.EventNotConfirmed(
+            f"Wix does not confirm the {kind} event yet (the request is {found.status} there); deliver it again later.",
+            details=[{"reason": "not_confirmed", "claimed": claim, "atWix": found.status}],
+            retry_after=UNCONFIRMED_RETRY_AFTER_SECONDS,
+        )
+    return found.status
 
 
 def _aware(value: datetime | None) -> datetime | None:
