@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import json
 import string
+import unicodedata
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from payment_links import safe_json
+from payment_links.api_models import CreatePaymentRequestInput
+from payment_links.domain.contacts import ContactRefused, parse_email, parse_phone
+from payment_links.domain.money import parse_amount_text
 from payment_links.domain.reminders import QuietHours, next_reminder, parse_duration
 from payment_links.wix import webhooks
+from pydantic import ValidationError
 
 from tests.reliability import figures
 from tests.support.webhook_signing import (
@@ -195,3 +201,92 @@ def test_moving_out_of_quiet_hours_is_idempotent_and_only_ever_later(at: datetim
 def test_quiet_hours_of_equal_start_and_end_mean_none() -> None:
     assert not QuietHours(time(8), time(8)).contains(time(8))
     assert json.dumps(ZONES[:1])  # the zone list is not empty (tzdata is installed)
+
+
+# -- inputs from strangers -----------------------------------------------------------------------------------
+
+hostile = st.one_of(
+    st.text(max_size=60),
+    st.text(alphabet=st.characters(categories=["Nd", "Cc", "Zl", "Zp", "Cf", "Sm"]), max_size=30),
+    st.integers(min_value=1, max_value=5000).map(lambda n: "9" * n),
+    st.integers(min_value=1, max_value=5000).map(lambda n: "[" * n + "]" * n),
+    st.integers(min_value=200, max_value=20_000).map(lambda n: "x" * n),
+    st.from_regex(r"\+?[0-9 ()\-]{0,30}", fullmatch=True),
+    st.from_regex(r"[a-z.+,<>\"]{0,20}@[a-z\-.]{0,20}", fullmatch=True),
+)
+
+
+@PROPERTY_SETTINGS
+@given(text=hostile)
+def test_a_phone_is_e164_ascii_or_refused_with_a_reason_never_another_error(text: str) -> None:
+    figures.add("properties", phones=1)
+    try:
+        phone = parse_phone(text)
+    except ContactRefused:
+        return
+    assert phone.isascii() and phone.startswith("+") and phone[1:].isdigit() and len(phone) <= 16
+
+
+@PROPERTY_SETTINGS
+@given(text=hostile)
+def test_an_email_is_a_plain_ascii_address_or_refused_never_another_error(text: str) -> None:
+    figures.add("properties", emails=1)
+    try:
+        email = parse_email(text)
+    except ContactRefused:
+        return
+    assert email.isascii() and email.count("@") == 1 and not any(c in email for c in ' <>,"\r\n\x00')
+
+
+@PROPERTY_SETTINGS
+@given(text=hostile)
+def test_an_amount_is_an_ascii_decimal_or_a_value_error(text: str) -> None:
+    figures.add("properties", amounts=1)
+    try:
+        amount = parse_amount_text(text)
+    except ValueError:
+        return
+    assert text.isascii() and amount.is_finite() and amount >= 0 and str(amount) == text
+
+
+@PROPERTY_SETTINGS
+@given(text=hostile)
+def test_a_duration_is_bounded_or_a_value_error(text: str) -> None:
+    figures.add("properties", durations=1)
+    try:
+        duration = parse_duration(text)
+    except ValueError:
+        return
+    assert timedelta(0) < duration <= timedelta(days=366)
+
+
+@PROPERTY_SETTINGS
+@given(
+    text=st.one_of(
+        hostile,
+        st.recursive(st.just("1"), lambda inner: inner.map(lambda s: f"[{s}]") | inner.map(lambda s: f'{{"a": {s}}}'), max_leaves=200),
+    )
+)
+def test_untrusted_json_is_read_or_refused_as_unreadable_never_recursed_into(text: str) -> None:
+    figures.add("properties", json_texts=1)
+    try:
+        safe_json.loads(text)
+    except json.JSONDecodeError:
+        return
+
+
+@PROPERTY_SETTINGS
+@given(
+    field=st.sampled_from(["orderId", "externalId", "title", "description", "amount"]),
+    value=st.one_of(hostile, st.integers(), st.floats(allow_nan=True), st.none(), st.lists(st.text(max_size=3), max_size=3)),
+)
+def test_a_create_body_with_any_value_in_any_field_validates_or_names_the_field(field: str, value: object) -> None:
+    figures.add("properties", create_bodies=1)
+    body = {"orderId": "order-1", "externalId": "inv-1", "title": "Balance due", field: value}
+    try:
+        parsed = CreatePaymentRequestInput.model_validate(body)
+    except ValidationError as refused:
+        assert {str(error["loc"][0]) for error in refused.errors()} <= {field, "orderId", "externalId", "title"}
+        return
+    for text in (parsed.order_id, parsed.external_id, parsed.title, parsed.description or ""):
+        assert not any(unicodedata.category(c) == "Cc" for c in text)
