@@ -32,7 +32,7 @@ app = storefront_resolver()
     responses={
         201: {"description": "Created", "content": {"application/json": {"model": PaymentRequestView}}},
         200: {"description": "Replay of an earlier create", "content": {"application/json": {"model": PaymentRequestView}}},
-        **error_responses(400, 404, 409, 422, 424, 502, 503),
+        **error_responses(400, 404, 409, 415, 422, 424, 502, 503),
     },
 )
 @tracer.capture_method
@@ -58,7 +58,9 @@ def list_payment_requests(order_id: Annotated[str, Query(alias="orderId", min_le
     return PaymentRequestList(payment_requests=[PaymentRequestView.of(record) for record in records])
 
 
-@app.post("/payment-requests/<request_id>/void", responses={200: {"description": "Voided"}, **error_responses(404, 409, 422, 502, 503)})
+@app.post(
+    "/payment-requests/<request_id>/void", responses={200: {"description": "Voided"}, **error_responses(404, 409, 415, 422, 502, 503)}
+)
 @tracer.capture_method
 def void_payment_request(request_id: str) -> PaymentRequestView:
     record = flow.void_payment_request(request_id, get_dependencies())

@@ -46,7 +46,7 @@ HTML_HEADERS = {
 
 @app.post(
     "/payment-requests/<request_id>/resend",
-    responses={200: {"description": "Sent again"}, **error_responses(400, 404, 409, 422, 429, 502, 503)},
+    responses={200: {"description": "Sent again"}, **error_responses(400, 404, 409, 415, 422, 429, 502, 503)},
 )
 @tracer.capture_method
 def resend_payment_request(request_id: str, request: Annotated[ResendInput | None, Body()] = None) -> PaymentRequestView:
@@ -57,7 +57,7 @@ def resend_payment_request(request_id: str, request: Annotated[ResendInput | Non
 
 @app.post(
     "/orders/<order_id>/payment-requests/resend",
-    responses={200: {"description": "The requests sent again"}, **error_responses(400, 404, 409, 422, 429, 502, 503)},
+    responses={200: {"description": "The requests sent again"}, **error_responses(400, 404, 409, 415, 422, 429, 502, 503)},
 )
 @tracer.capture_method
 def resend_lost_links(order_id: str, request: Annotated[LostLinkResendInput | None, Body()] = None) -> PaymentRequestList:

@@ -266,6 +266,7 @@ _ERROR_DESCRIPTIONS = {
     400: "The body is not JSON",
     404: "Not found (the code says what)",
     409: "Conflict with the request's state or an earlier call",
+    415: "The body is not JSON (send Content-Type: application/json)",
     422: "Invalid input; details name each field",
     424: "The Wix site has no published Payment Request Page",
     429: "Sent too recently; retry after Retry-After",
