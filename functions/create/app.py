@@ -16,7 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from payment_links.api_models import CreatePaymentRequestInput, PaymentRequestList, PaymentRequestView, error_responses
-from payment_links.deps import get_dependencies
+from payment_links.deps import Dependencies, dependencies_for_request
 from payment_links.flows import create as flow
 from payment_links.http import storefront_resolver
 from payment_links.idempotency import create_once, register_lambda_context
@@ -25,6 +25,11 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = storefront_resolver()
+
+
+def site_dependencies() -> Dependencies:
+    """This request's site (in APP mode, the one its API key belongs to), with that site's settings."""
+    return dependencies_for_request(app.current_event.raw_event)
 
 
 @app.post(
@@ -37,7 +42,7 @@ app = storefront_resolver()
 )
 @tracer.capture_method
 def create_payment_request(request: Annotated[CreatePaymentRequestInput, Body()]) -> Response[dict[str, Any]]:
-    result = create_once(request, get_dependencies())
+    result = create_once(request, site_dependencies())
     if result["replayed"]:
         metrics.add_metric(name="CreateReplayed", unit=MetricUnit.Count, value=1)
     else:
@@ -48,13 +53,13 @@ def create_payment_request(request: Annotated[CreatePaymentRequestInput, Body()]
 @app.get("/payment-requests/<request_id>", responses={200: {"description": "The stored request"}, **error_responses(404, 422, 503)})
 @tracer.capture_method
 def get_payment_request(request_id: str) -> PaymentRequestView:
-    return PaymentRequestView.of(flow.get_payment_request(request_id, get_dependencies()))
+    return PaymentRequestView.of(flow.get_payment_request(request_id, site_dependencies()))
 
 
 @app.get("/payment-requests", responses={200: {"description": "The order's requests, newest first"}, **error_responses(422, 503)})
 @tracer.capture_method
 def list_payment_requests(order_id: Annotated[str, Query(alias="orderId", min_length=1, max_length=100)]) -> PaymentRequestList:
-    records = flow.list_for_order(order_id, get_dependencies())
+    records = flow.list_for_order(order_id, site_dependencies())
     return PaymentRequestList(payment_requests=[PaymentRequestView.of(record) for record in records])
 
 
@@ -63,7 +68,7 @@ def list_payment_requests(order_id: Annotated[str, Query(alias="orderId", min_le
 )
 @tracer.capture_method
 def void_payment_request(request_id: str) -> PaymentRequestView:
-    record = flow.void_payment_request(request_id, get_dependencies())
+    record = flow.void_payment_request(request_id, site_dependencies())
     metrics.add_metric(name="PaymentRequestsVoided", unit=MetricUnit.Count, value=1)
     return PaymentRequestView.of(record)
 

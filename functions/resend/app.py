@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from payment_links.api_models import LostLinkResendInput, PaymentRequestList, PaymentRequestView, ResendInput, error_responses
 from payment_links.config import get_settings
-from payment_links.deps import get_dependencies
+from payment_links.deps import Dependencies, dependencies_for_request, get_dependencies
 from payment_links.domain.errors import InvalidUnsubscribeLink
 from payment_links.flows import resend, sweep, unsubscribe
 from payment_links.http import storefront_resolver
@@ -33,6 +33,12 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = storefront_resolver(form_paths=("/unsubscribe/",))
+
+
+def site_dependencies() -> Dependencies:
+    """This request's site (in APP mode, the one its API key belongs to), with that site's settings."""
+    return dependencies_for_request(app.current_event.raw_event)
+
 
 T = TypeVar("T")
 HTML_HEADERS = {
@@ -50,7 +56,7 @@ HTML_HEADERS = {
 )
 @tracer.capture_method
 def resend_payment_request(request_id: str, request: Annotated[ResendInput | None, Body()] = None) -> PaymentRequestView:
-    record = resend.resend_payment_request(request_id, request or ResendInput(), get_dependencies())
+    record = resend.resend_payment_request(request_id, request or ResendInput(), site_dependencies())
     metrics.add_metric(name="LinksResent", unit=MetricUnit.Count, value=1)
     return PaymentRequestView.of(record)
 
@@ -61,24 +67,22 @@ def resend_payment_request(request_id: str, request: Annotated[ResendInput | Non
 )
 @tracer.capture_method
 def resend_lost_links(order_id: str, request: Annotated[LostLinkResendInput | None, Body()] = None) -> PaymentRequestList:
-    records = resend.resend_lost_links(order_id, request or LostLinkResendInput(), get_dependencies())
+    records = resend.resend_lost_links(order_id, request or LostLinkResendInput(), site_dependencies())
     metrics.add_metric(name="LinksResent", unit=MetricUnit.Count, value=len(records))
     return PaymentRequestList(payment_requests=[PaymentRequestView.of(record) for record in records])
 
 
 @app.get("/unsubscribe/<token>")
 def unsubscribe_confirmation_page(token: str) -> Response[str]:
-    deps = get_dependencies()
-    claim, record = _or_invalid_page(lambda: unsubscribe.confirmation(token, deps))
-    return _html(200, unsubscribe.confirmation_page(claim, record, deps.settings.store_name))
+    claim, record, site = _or_invalid_page(lambda: unsubscribe.confirmation(token, get_dependencies()))
+    return _html(200, unsubscribe.confirmation_page(claim, record, site.settings.store_name))
 
 
 @app.post("/unsubscribe/<token>")
 def record_unsubscribe(token: str) -> Response[str]:
-    deps = get_dependencies()
-    claim, record = _or_invalid_page(lambda: unsubscribe.opt_out(token, deps))
+    claim, record, site = _or_invalid_page(lambda: unsubscribe.opt_out(token, get_dependencies()))
     metrics.add_metric(name="RemindersOptedOut", unit=MetricUnit.Count, value=1)
-    return _html(200, unsubscribe.done_page(claim, record, deps.settings.store_name))
+    return _html(200, unsubscribe.done_page(claim, record, site.settings.store_name))
 
 
 def _or_invalid_page(step: Callable[[], T]) -> T:

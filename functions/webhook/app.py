@@ -26,10 +26,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from payment_links import aws
 from payment_links.config import Settings, get_settings
 from payment_links.domain import errors
+from payment_links.flows import app_lifecycle
 from payment_links.flows import webhook as flow
 from payment_links.flows.payment_request_events import APPLIED, DUPLICATE, FOREIGN_INSTANCE
 from payment_links.http import register_error_handlers
+from payment_links.sites import SiteRegistry, effective_settings
 from payment_links.store import PaymentRequestStore
+from payment_links.tenancy import THE_SITE, Site
 
 if TYPE_CHECKING:
     from payment_links.wix.client import WixClient
@@ -55,20 +58,39 @@ class WebhookDependencies:
     settings: Settings
     store: PaymentRequestStore
     events: Any
+    registry: SiteRegistry | None = None
     clock: Callable[[], datetime] = field(default=_utc_now)
+    site: Site = THE_SITE
+    base_settings: Settings | None = None
 
     @cached_property
     def wix(self) -> "WixClient":
         from payment_links.deps import webhook_wix_settings, wix_auth_from_secrets
         from payment_links.wix.client import WixClient, get_http_client
 
-        return WixClient(get_http_client(self.settings), wix_auth_from_secrets(self.settings), webhook_wix_settings(self.settings))
+        base = self.base_settings or self.settings
+        return WixClient(get_http_client(base), wix_auth_from_secrets(base, self.site), webhook_wix_settings(self.settings))
+
+    def for_site(self, site: Site, overrides: dict[str, Any] | None = None) -> "WebhookDependencies":
+        base = self.base_settings or self.settings
+        return WebhookDependencies(
+            settings=effective_settings(base, overrides or {}),
+            store=self.store.for_site(site),
+            events=self.events,
+            registry=self.registry,
+            clock=self.clock,
+            site=site,
+            base_settings=base,
+        )
 
 
 def dependencies() -> WebhookDependencies:
     settings = get_settings()
-    store = PaymentRequestStore(aws.client("dynamodb"), settings.table_name, settings.terminal_record_ttl_days)
-    return WebhookDependencies(settings=settings, store=store, events=aws.client("events"))
+    client = aws.client("dynamodb")
+    store = PaymentRequestStore(client, settings.table_name, settings.terminal_record_ttl_days)
+    return WebhookDependencies(
+        settings=settings, store=store, events=aws.client("events"), registry=SiteRegistry(client, settings.table_name)
+    )
 
 
 def _count(name: str, dimension: tuple[str, str] | None = None) -> None:
@@ -125,8 +147,10 @@ def receive_wix_webhook() -> dict[str, Any]:
         _count("WebhookDuplicate")
     elif result.outcome == APPLIED:
         _count("WebhookApplied", ("kind", result.kind or "unknown"))
-    elif result.outcome == FOREIGN_INSTANCE:
-        _count("WebhookForeignInstance")
+    elif result.outcome in (FOREIGN_INSTANCE, flow.UNREGISTERED_SITE):
+        _count("WebhookForeignInstance")  # another site's event (SITE mode) or a site the app is not on (APP mode)
+    elif result.outcome in (app_lifecycle.INSTALLED, app_lifecycle.REMOVED):
+        _count("SiteLifecycle", ("change", result.outcome))
     else:
         _count("WebhookNotApplied", ("outcome", result.outcome))
     return {"received": True, "outcome": result.outcome}

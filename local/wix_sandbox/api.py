@@ -1,8 +1,9 @@
 """The ``www.wixapis.com`` side of the sandbox: Order Payment Requests, Get Order and the OAuth token route.
 
 Every call passes the same gate, in this order: the injected fault for its endpoint (latency, an error status, a
-malformed body or a held-then-dropped connection), then authentication, then the handler. Handlers raise
-``WixError``/``ValidationFailed`` and ``handle`` turns them into Wix's error bodies; every call is logged.
+malformed body or a held-then-dropped connection), then authentication, which fixes the one site the call acts
+for, then the handler with that site's instance id. Handlers raise ``WixError``/``ValidationFailed`` and
+``handle`` turns them into Wix's error bodies; every call is logged with its auth mode and site.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import contextlib
 import json
 import socket
 import threading
-from datetime import timedelta
 from http import HTTPStatus
 from typing import Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from .auth import authenticate, issue_token
 from .config import SandboxConfig
 from .errors import (
     FieldViolation,
@@ -34,7 +35,6 @@ from .query import parse_query
 from .state import Fault, SandboxState
 from .validation import parse_create, parse_payment_request_id, parse_update
 
-TOKEN_LIFETIME = timedelta(hours=4)
 OPR = "/ecom/v1/order-payment-requests"
 
 RULES = [
@@ -81,7 +81,6 @@ class WixApi:
         self.payment_requests = payment_requests
         self.stopping = stopping
         self.handlers = {
-            "token": self.issue_token,
             "create": self.create,
             "get": self.get,
             "update": self.update,
@@ -111,6 +110,7 @@ class WixApi:
             "at": format_timestamp(utc_now()),
             "requestId": request_id,
             "authMode": None,
+            "instanceId": None,
             "fault": False,
         }
         try:
@@ -135,10 +135,13 @@ class WixApi:
             faulted = self._apply_fault(fault, call)
             if faulted is not None:
                 return faulted
+        if endpoint == "token":
+            response, call["instanceId"] = issue_token(request, self.config, self.state)
+            return response
         try:
-            if endpoint != "token":
-                call["authMode"] = self._authenticate(request)
-            return self.handlers[endpoint](request, **args)
+            caller = authenticate(request, self.config, self.state)
+            call["authMode"], call["instanceId"] = caller.mode, caller.instance_id
+            return self.handlers[endpoint](request, caller.instance_id, **args)
         except WixError as error:
             return wix_error_response(error)
         except ValidationFailed as error:
@@ -177,70 +180,37 @@ class WixApi:
             with contextlib.suppress(OSError):  # the client may have gone already
                 connection.shutdown(socket.SHUT_RDWR)
 
-    def _authenticate(self, request: Request) -> str:
-        """Accept an OAuth access token, or the API key with its site id (wix-api.md §5.1, §5.2)."""
-        authorization = request.headers.get("Authorization", "").strip()
-        if not authorization:
-            raise WixError(401, "UNAUTHENTICATED", "Missing Authorization header")
-        token = authorization.removeprefix("Bearer ").strip()
-        if self.state.token_is_valid(token):
-            return "oauth"
-        if authorization != self.config.api_key:
-            raise WixError(401, "UNAUTHENTICATED", "Invalid or expired access token or API key")
-        site_id = request.headers.get("wix-site-id")
-        if request.headers.get("wix-account-id") and site_id:
-            raise WixError(403, "PERMISSION_DENIED", "Send either wix-site-id or wix-account-id, not both")
-        if site_id != self.config.site_id:
-            raise WixError(403, "PERMISSION_DENIED", "API key has no access to this site (check wix-site-id)")
-        return "apiKey"
-
     # -- handlers --------------------------------------------------------------------------------------------
 
-    def issue_token(self, request: Request) -> Response:
-        try:
-            body = _json_body(request)
-        except ValidationFailed:
-            body = None
-        if not isinstance(body, dict):
-            return _oauth_error(400, "invalid_request", "body must be a JSON object")
-        if body.get("grant_type") != "client_credentials":
-            return _oauth_error(400, "unsupported_grant_type", "grant_type must be client_credentials")
-        if body.get("client_id") != self.config.client_id or body.get("client_secret") != self.config.client_secret:
-            return _oauth_error(401, "invalid_client", "unknown client_id or wrong client_secret")
-        if body.get("instance_id") != self.config.instance_id:
-            return _oauth_error(400, "invalid_request", "the app is not installed on this instance_id")
-        token = self.state.issue_token(TOKEN_LIFETIME)
-        return json_response({"access_token": token, "token_type": "Bearer", "expires_in": int(TOKEN_LIFETIME.total_seconds())})
-
-    def create(self, request: Request) -> Response:
-        entity = self.payment_requests.create(parse_create(_json_body(request)))
+    def create(self, request: Request, instance_id: str) -> Response:
+        entity = self.payment_requests.create(parse_create(_json_body(request)), instance_id)
         return json_response({"orderPaymentRequest": entity, "orderPaymentRequestUrl": self.payment_requests.payment_url_for(entity["id"])})
 
-    def get(self, request: Request, request_id: str) -> Response:
-        return json_response({"orderPaymentRequest": self.payment_requests.get(request_id)})
+    def get(self, request: Request, instance_id: str, request_id: str) -> Response:
+        return json_response({"orderPaymentRequest": self.payment_requests.get(request_id, instance_id)})
 
-    def update(self, request: Request, request_id: str) -> Response:
+    def update(self, request: Request, instance_id: str, request_id: str) -> Response:
         changes = parse_update(_json_body(request), request_id)
-        return json_response({"orderPaymentRequest": self.payment_requests.update(request_id, changes)})
+        return json_response({"orderPaymentRequest": self.payment_requests.update(request_id, changes, instance_id)})
 
-    def delete(self, request: Request, request_id: str) -> Response:
-        self.payment_requests.delete(request_id)
+    def delete(self, request: Request, instance_id: str, request_id: str) -> Response:
+        self.payment_requests.delete(request_id, instance_id)
         return json_response({})
 
-    def query(self, request: Request) -> Response:
-        return json_response(self.payment_requests.query(parse_query(_json_body(request))).to_wire())
+    def query(self, request: Request, instance_id: str) -> Response:
+        return json_response(self.payment_requests.query(parse_query(_json_body(request)), instance_id).to_wire())
 
-    def url(self, request: Request) -> Response:
+    def url(self, request: Request, instance_id: str) -> Response:
         request_id = parse_payment_request_id(_json_body(request))
-        return json_response({"orderPaymentRequestUrl": self.payment_requests.payment_url(request_id)})
+        return json_response({"orderPaymentRequestUrl": self.payment_requests.payment_url(request_id, instance_id)})
 
-    def void(self, request: Request) -> Response:
-        self.payment_requests.void(parse_payment_request_id(_json_body(request)))
+    def void(self, request: Request, instance_id: str) -> Response:
+        self.payment_requests.void(parse_payment_request_id(_json_body(request)), instance_id)
         return json_response({})
 
-    def get_order(self, request: Request, order_id: str) -> Response:
+    def get_order(self, request: Request, instance_id: str, order_id: str) -> Response:
         with self.state.lock:
-            order = render_order(find_order(self.state, order_id))
+            order = render_order(find_order(self.state, order_id, instance_id))
         return json_response({"order": order})
 
 
@@ -252,7 +222,3 @@ def _json_body(request: Request) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValidationFailed([FieldViolation("", f"request body is not valid JSON: {error}", "FORMAT")]) from error
-
-
-def _oauth_error(status: int, error: str, description: str) -> Response:
-    return json_response({"error": error, "error_description": description}, status)

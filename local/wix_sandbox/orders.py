@@ -2,7 +2,7 @@
 
 An order keeps its total and what has been paid; the balance Wix reports is derived from those and the payment
 status the way the SDK describes it (wix-api.md §10.4): still-owing statuses show total minus paid, settled,
-pending or refunded ones show zero.
+pending or refunded ones show zero. Every order belongs to one site; a Wix caller sees only its own site's.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 from .errors import not_found
 from .formats import format_timestamp, money_text, new_id, price, utc_now
+from .sites import site_not_found
 from .state import SandboxState
 
 DEMO_ORDER_ID = "0a11ce00-0000-4000-8000-000000000001"
@@ -63,8 +64,11 @@ DEMO_ORDER = OrderSpec(
 )
 
 
-def create_order(state: SandboxState, spec: OrderSpec) -> dict[str, Any]:
-    """Store a new order; the balance is what is owed, the total defaults to it."""
+def create_order(state: SandboxState, spec: OrderSpec, instance_id: str | None = None) -> dict[str, Any]:
+    """Store a new order in the site ``instance_id`` (default: the home site); the balance is what is owed."""
+    site = state.site(instance_id or state.home_instance_id)
+    if site is None:
+        raise site_not_found(instance_id)
     total = spec.total if spec.total is not None else spec.balance
     paid = total - spec.balance
     payment_status = spec.payment_status or _derived_payment_status(total, paid)
@@ -91,16 +95,21 @@ def create_order(state: SandboxState, spec: OrderSpec) -> dict[str, Any]:
     }
     with state.lock:
         state.orders[record["id"]] = record
+        state.owners[record["id"]] = site.instance_id
         state.commit()
     return record
 
 
-def find_order(state: SandboxState, order_id: str) -> dict[str, Any]:
+def find_order(state: SandboxState, order_id: str, instance_id: str | None = None) -> dict[str, Any]:
+    """The order, as seen from the site ``instance_id``: another site's order is not found, exactly like a missing one.
+
+    ``instance_id`` None is the sandbox itself (control routes, the payment page), which sees every site.
+    """
     with state.lock:
         record = state.orders.get(order_id)
-    if record is None:
-        raise not_found("ORDER_NOT_FOUND", "Order", order_id)
-    return record
+        if record is None or not state.belongs_to(order_id, instance_id):
+            raise not_found("ORDER_NOT_FOUND", "Order", order_id)
+        return record
 
 
 def order_balance(record: dict[str, Any]) -> Decimal:

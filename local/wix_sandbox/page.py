@@ -66,12 +66,13 @@ class PaymentPage:
 
     def index(self, request: Request) -> Response:
         with self.state.lock:
-            orders = list(self.state.orders.values())
+            orders = [(o, self.state.owner_of(o["id"])) for o in self.state.orders.values()]
             requests = [dict(e) for e in self.state.payment_requests.values()]
         order_rows = "".join(
             f"<tr><td>#{escape(o['number'])}</td><td>{escape(o['paymentStatus'])}</td>"
-            f"<td>{escape(formatted_money(order_balance(o), o['currency']))}</td><td><code>{escape(o['id'])}</code></td></tr>"
-            for o in orders
+            f"<td>{escape(formatted_money(order_balance(o), o['currency']))}</td><td><code>{escape(o['id'])}</code></td>"
+            f"<td><code>{escape(site)}</code></td></tr>"
+            for o, site in orders
         )
         request_rows = "".join(
             f'<tr><td><a href="/pay/{escape(e["id"])}">{escape(e["title"])}</a></td>'
@@ -81,7 +82,7 @@ class PaymentPage:
         )
         body = (
             "<h1>Wix sandbox</h1>"
-            "<h2>Orders</h2><table><tr><th>Order</th><th>Payment</th><th>Balance</th><th>ID</th></tr>"
+            "<h2>Orders</h2><table><tr><th>Order</th><th>Payment</th><th>Balance</th><th>ID</th><th>Site</th></tr>"
             f"{order_rows}</table>"
             "<h2>Payment requests</h2><table><tr><th>Title</th><th>Order</th><th>Amount</th><th>Status</th></tr>"
             f"{request_rows or '<tr><td colspan=4>None yet</td></tr>'}</table>"

@@ -3,6 +3,11 @@
 Each operation checks and changes records under the state lock, so two concurrent calls can never both pay or
 void the same request; events are handed to the publisher after the lock is released. Lifecycle (wix-api.md
 §1.1): UNPAID → PAID | EXPIRED | VOIDED; only UNPAID can be updated or voided; anything but PAID can be deleted.
+
+Every request belongs to the site of the order it was made for. The Wix API operations take the caller's
+``instance_id`` and treat another site's request exactly like a missing one (404, no hint it exists); None is the
+sandbox itself (control routes, the payment page, the clock), which reaches every site. Events carry the
+request's site.
 """
 
 from __future__ import annotations
@@ -14,12 +19,12 @@ from decimal import Decimal
 from typing import Any
 
 from .errors import FieldViolation, ValidationFailed, WixError, not_found
+from .events import EntityEvent
 from .formats import decimals, format_timestamp, new_id, parse_timestamp, price, utc_now
 from .orders import apply_payment, find_order
 from .query import QueryPage, QueryPlan, run_query
 from .state import SandboxState
 from .validation import NewPaymentRequest, PaymentRequestChanges
-from .webhooks import EntityEvent
 
 UNPAID, PAID, EXPIRED, VOIDED = "UNPAID", "PAID", "EXPIRED", "VOIDED"
 
@@ -54,14 +59,16 @@ class PaymentRequestService:
 
     # -- Wix API operations ----------------------------------------------------------------------------------
 
-    def create(self, new: NewPaymentRequest) -> dict[str, Any]:
-        order = find_order(self.state, new.order_id)
+    def create(self, new: NewPaymentRequest, instance_id: str | None = None) -> dict[str, Any]:
+        """Create for an order of the caller's site (default: the home site); the request joins that site."""
+        instance_id = instance_id or self.state.home_instance_id
+        order = find_order(self.state, new.order_id, instance_id)
         places = decimals(order["currency"])
         if new.amount != new.amount.quantize(Decimal(1).scaleb(-places)):
             path = "orderPaymentRequest.amount.amount"
             raise ValidationFailed([FieldViolation(path, f"{path} has more decimal places than {order['currency']} ({places})", "FORMAT")])
         with self.state.lock:
-            if not self.state.payment_page_published:
+            if not self._page_published(instance_id):
                 raise page_not_found()
             now = utc_now()
             expired = new.expiration_date is not None and new.expiration_date <= now
@@ -85,6 +92,7 @@ class PaymentRequestService:
                 entity["image"] = new.image
             entity["blockedPaymentMethods"] = new.blocked_payment_methods or []
             self.state.payment_requests[entity["id"]] = entity
+            self.state.owners[entity["id"]] = self.state.owner_of(order["id"])
             self.state.allocate_position(entity["id"])
             events = [self._event("created", entity)]
             self.state.commit()
@@ -92,13 +100,13 @@ class PaymentRequestService:
         self._publish(events)
         return result
 
-    def get(self, request_id: str) -> dict[str, Any]:
+    def get(self, request_id: str, instance_id: str | None = None) -> dict[str, Any]:
         with self.state.lock:
-            return copy.deepcopy(self._find(request_id))
+            return copy.deepcopy(self._find(request_id, instance_id))
 
-    def update(self, request_id: str, changes: PaymentRequestChanges) -> dict[str, Any]:
+    def update(self, request_id: str, changes: PaymentRequestChanges, instance_id: str | None = None) -> dict[str, Any]:
         with self.state.lock:
-            entity = self._find(request_id)
+            entity = self._find(request_id, instance_id)
             if entity["status"] != UNPAID:
                 raise WixError(
                     428,
@@ -119,32 +127,34 @@ class PaymentRequestService:
         self._publish(events)
         return result
 
-    def delete(self, request_id: str) -> None:
+    def delete(self, request_id: str, instance_id: str | None = None) -> None:
         with self.state.lock:
-            entity = self._find(request_id)
+            entity = self._find(request_id, instance_id)
             if entity["status"] == PAID:
                 raise WixError(428, "CANNOT_DELETE_PAID_ORDER_PAYMENT_REQUEST", "Cannot delete a PAID order payment request")
             del self.state.payment_requests[request_id]
-            events = [self._event("deleted", entity)]
+            events = [self._event("deleted", entity)]  # before the owner goes: the event needs the site
+            self.state.owners.pop(request_id, None)
             self.state.commit()
         self._publish(events)
 
-    def query(self, plan: QueryPlan) -> QueryPage:
+    def query(self, plan: QueryPlan, instance_id: str | None = None) -> QueryPage:
         with self.state.lock:
-            entities = copy.deepcopy(list(self.state.payment_requests.values()))
+            visible = [e for e in self.state.payment_requests.values() if self.state.belongs_to(e["id"], instance_id)]
+            entities = copy.deepcopy(visible)
             positions = dict(self.state.positions)
         return run_query(plan, entities, positions)
 
-    def payment_url(self, request_id: str) -> str:
+    def payment_url(self, request_id: str, instance_id: str | None = None) -> str:
         with self.state.lock:
-            self._find(request_id)
-            if not self.state.payment_page_published:
+            self._find(request_id, instance_id)
+            if not self._page_published(self.state.owner_of(request_id)):
                 raise page_not_found()
         return self.payment_url_for(request_id)
 
-    def void(self, request_id: str) -> None:
+    def void(self, request_id: str, instance_id: str | None = None) -> None:
         with self.state.lock:
-            entity = self._find(request_id)
+            entity = self._find(request_id, instance_id)
             if entity["status"] == VOIDED:
                 return  # voiding twice is a documented no-op
             if entity["status"] != UNPAID:
@@ -203,11 +213,15 @@ class PaymentRequestService:
 
     # -- helpers ---------------------------------------------------------------------------------------------
 
-    def _find(self, request_id: str) -> dict[str, Any]:
+    def _find(self, request_id: str, instance_id: str | None = None) -> dict[str, Any]:
         entity = self.state.payment_requests.get(request_id)
-        if entity is None:
+        if entity is None or not self.state.belongs_to(request_id, instance_id):
             raise not_found("ORDER_PAYMENT_REQUEST_NOT_FOUND", "Order payment request", request_id)
         return entity
+
+    def _page_published(self, instance_id: str) -> bool:
+        site = self.state.site(instance_id)
+        return site is not None and site.payment_page_published
 
     def _transition(self, entity: dict[str, Any], status: str, slug: str) -> EntityEvent:
         entity["status"] = status
@@ -216,7 +230,12 @@ class PaymentRequestService:
 
     def _event(self, slug: str, entity: dict[str, Any]) -> EntityEvent:
         # The snapshot and sequence are taken under the lock, so they match the order changes happened in.
-        return EntityEvent(slug=slug, entity=copy.deepcopy(entity), sequence=self.state.next_entity_sequence(entity["id"]))
+        return EntityEvent(
+            slug=slug,
+            entity=copy.deepcopy(entity),
+            sequence=self.state.next_entity_sequence(entity["id"]),
+            instance_id=self.state.owner_of(entity["id"]),
+        )
 
     @staticmethod
     def _is_past_expiry(entity: dict[str, Any], now: datetime) -> bool:

@@ -21,11 +21,13 @@ from .api import WixApi
 from .app import SandboxApp
 from .config import SandboxConfig
 from .control import ControlApi
+from .keys import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, load_or_create_keys
 from .orders import DEMO_ORDER, DEMO_ORDER_ID, create_order
 from .page import PaymentPage
 from .payment_requests import PaymentRequestService
+from .sites import SiteService
 from .state import SandboxState
-from .webhooks import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, WebhookDispatcher, load_or_create_keys
+from .webhooks import WebhookDispatcher
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
@@ -47,13 +49,12 @@ class SandboxServer:
             settings["key_dir"] = Path(settings["key_dir"])
         self.config = replace(config or SandboxConfig(), **settings)
         self.keys = load_or_create_keys(self.config.key_dir)
-        self.state = SandboxState(self.config.state_file)
+        self.state = SandboxState(self.config.state_file, home_instance_id=self.config.instance_id)
         self.stopping = threading.Event()
         self.dispatcher = WebhookDispatcher(
             self.state,
             self.keys,
             url=self.config.webhook_url,
-            instance_id=self.config.instance_id,
             app_id=self.config.client_id,
             shuffle_window_seconds=self.config.webhook_shuffle_window_seconds,
             request_timeout_seconds=self.config.webhook_request_timeout_seconds,
@@ -65,9 +66,10 @@ class SandboxServer:
             app_id=self.config.client_id,
             payment_url=lambda request_id: f"{self.public_base_url}/pay/{request_id}",
         )
+        self.sites = SiteService(self.state, self.dispatcher.publish)
         self.app = SandboxApp(
             WixApi(self.config, self.state, self.payment_requests, self.stopping),
-            ControlApi(self.state, self.payment_requests, self.dispatcher, self.keys, self.seed),
+            ControlApi(self.state, self.payment_requests, self.sites, self.dispatcher, self.keys, self.seed),
             PaymentPage(self.state, self.payment_requests),
         )
         self._server: BaseWSGIServer | None = None
@@ -133,7 +135,7 @@ class SandboxServer:
         return self.config.key_dir / PUBLIC_KEY_FILE
 
     def seed(self) -> None:
-        """Create the demo order a person sees first, unless it exists or seeding is off."""
+        """Create the demo order (in the home site) a person sees first, unless it exists or seeding is off."""
         if not self.config.seed_demo_order:
             return
         with self.state.lock:
@@ -192,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Wix sandbox on {server.url}  (payment pages at {server.public_base_url}/pay/<id>)", file=sys.stderr)
     print(f"  webhooks -> {server.config.webhook_url or 'nowhere'}; public key {server.public_key_path}", file=sys.stderr)
     print(f"  demo order {DEMO_ORDER_ID}; control routes under {server.url}/_sandbox/", file=sys.stderr)
+    print(
+        f"  sites {', '.join(site.instance_id for site in server.sites.list())} (API key -> {server.config.instance_id})", file=sys.stderr
+    )
     try:
         while not stop_requested.wait(0.5):
             pass

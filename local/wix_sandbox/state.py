@@ -1,8 +1,10 @@
-"""The sandbox's in-memory store: orders, payment requests, the call and delivery logs, faults and settings.
+"""The sandbox's in-memory store: sites, orders, payment requests, the call and delivery logs, faults and settings.
 
 One re-entrant lock guards everything, so a domain operation can check and change several records atomically.
-The business records (orders, payment requests, counters, the site switch) can be persisted to a JSON file so a
-developer's sandbox survives a restart; logs, faults and tokens are deliberately kept in memory only.
+Orders and payment requests sit in one id-keyed table each (ids are GUIDs, unique across sites as at Wix); which
+site owns each one is kept beside them in ``owners``, so the entities stay exactly in Wix's shape. The business
+records (sites, orders, payment requests, owners, counters) can be persisted to a JSON file so a developer's
+sandbox survives a restart; logs, faults and OAuth tokens are deliberately kept in memory only.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from collections import deque
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from .config import DEMO_INSTANCE_IDS, SITE_A_INSTANCE_ID
 from .formats import utc_now
+from .sites import Site, normalize_instance_id
 
 # Endpoint names a fault can target; "*" targets every one of them.
 FAULT_ENDPOINTS = ("create", "get", "update", "delete", "query", "url", "void", "getOrder")
@@ -64,12 +68,22 @@ class WebhookPolicy:
         return {"copies": self.copies, "shuffle": self.shuffle, "delayMs": self.delay_ms}
 
 
-class SandboxState:
-    """Everything the sandbox remembers, behind one lock."""
+class IssuedToken(NamedTuple):
+    expires_at: datetime
+    instance_id: str
 
-    def __init__(self, path: str | os.PathLike[str] | None = None):
+
+class SandboxState:
+    """Everything the sandbox remembers, behind one lock.
+
+    ``home_instance_id`` is the site API-key mode reaches and control routes default to; it always exists, as do
+    the demo sites.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, home_instance_id: str = SITE_A_INSTANCE_ID):
         self.lock = threading.RLock()
         self.path = Path(path) if path else None
+        self.home_instance_id = normalize_instance_id(home_instance_id)
         self._clear()
         if self.path and self.path.exists():
             self._load()
@@ -77,6 +91,8 @@ class SandboxState:
     # -- lifecycle -------------------------------------------------------------------------------------------
 
     def _clear(self) -> None:
+        self.sites: dict[str, Site] = {}
+        self._add_standard_sites()
         self.orders: dict[str, dict[str, Any]] = {}
         self.payment_requests: dict[str, dict[str, Any]] = {}
         # Insertion position per payment request: the tie-breaker that keeps query pages stable.
@@ -84,12 +100,13 @@ class SandboxState:
         self.entity_sequences: dict[str, int] = {}
         self.next_position = 1
         self.next_order_number = FIRST_ORDER_NUMBER
-        self.payment_page_published = True
+        # Order or payment request id -> the instance id of the site it belongs to.
+        self.owners: dict[str, str] = {}
         self.calls: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
         self.deliveries: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
         self.faults: dict[str, Fault] = {}
         self.webhook_policy = WebhookPolicy()
-        self.tokens: dict[str, datetime] = {}
+        self.tokens: dict[str, IssuedToken] = {}
 
     def reset(self) -> None:
         with self.lock:
@@ -101,13 +118,14 @@ class SandboxState:
         if not self.path:
             return
         snapshot = {
+            "sites": [site.to_wire() for site in self.sites.values()],
             "orders": self.orders,
             "paymentRequests": self.payment_requests,
             "positions": self.positions,
             "entitySequences": self.entity_sequences,
             "nextPosition": self.next_position,
             "nextOrderNumber": self.next_order_number,
-            "paymentPagePublished": self.payment_page_published,
+            "owners": self.owners,
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename, so a crash never leaves half a file behind.
@@ -123,7 +141,33 @@ class SandboxState:
         self.entity_sequences = snapshot.get("entitySequences", {})
         self.next_position = snapshot.get("nextPosition", len(self.positions) + 1)
         self.next_order_number = snapshot.get("nextOrderNumber", FIRST_ORDER_NUMBER)
-        self.payment_page_published = snapshot.get("paymentPagePublished", True)
+        # A file from before sites existed has no owners: everything in it was the home site's, and so was its switch.
+        self.owners = snapshot.get("owners", {})
+        if "sites" in snapshot:
+            self.sites = {site.instance_id: site for site in map(Site.from_wire, snapshot["sites"])}
+            self._add_standard_sites()
+        else:
+            self.sites[self.home_instance_id].payment_page_published = snapshot.get("paymentPagePublished", True)
+
+    def _add_standard_sites(self) -> None:
+        for instance_id in (self.home_instance_id, *DEMO_INSTANCE_IDS):
+            self.sites.setdefault(instance_id, Site(instance_id))
+
+    # -- sites and ownership ---------------------------------------------------------------------------------
+
+    def site(self, instance_id: str) -> Site | None:
+        """The stored site (mutable: change it with the lock held), or None."""
+        with self.lock:
+            return self.sites.get(normalize_instance_id(instance_id))
+
+    def owner_of(self, entity_id: str) -> str:
+        """The instance id of the site an order or payment request belongs to."""
+        with self.lock:
+            return self.owners.get(entity_id, self.home_instance_id)
+
+    def belongs_to(self, entity_id: str, instance_id: str | None) -> bool:
+        """Whether a caller scoped to ``instance_id`` may see the entity; None is the unscoped sandbox itself."""
+        return instance_id is None or self.owner_of(entity_id) == normalize_instance_id(instance_id)
 
     # -- counters --------------------------------------------------------------------------------------------
 
@@ -151,9 +195,13 @@ class SandboxState:
         with self.lock:
             self.calls.append(entry)
 
-    def list_calls(self, endpoint: str | None = None) -> list[dict[str, Any]]:
+    def list_calls(self, endpoint: str | None = None, instance_id: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
-            return [dict(c) for c in self.calls if endpoint is None or c.get("endpoint") == endpoint]
+            return [
+                dict(c)
+                for c in self.calls
+                if (endpoint is None or c.get("endpoint") == endpoint) and (instance_id is None or c.get("instanceId") == instance_id)
+            ]
 
     def record_delivery(self, entry: dict[str, Any]) -> None:
         with self.lock:
@@ -209,13 +257,24 @@ class SandboxState:
 
     # -- OAuth tokens ----------------------------------------------------------------------------------------
 
-    def issue_token(self, lifetime: timedelta) -> str:
+    def issue_token(self, lifetime: timedelta, instance_id: str) -> str:
         token = "OauthNG.JWS." + secrets.token_urlsafe(32)
         with self.lock:
-            self.tokens[token] = utc_now() + lifetime
+            self.tokens[token] = IssuedToken(utc_now() + lifetime, normalize_instance_id(instance_id))
         return token
 
-    def token_is_valid(self, token: str) -> bool:
+    def token_instance(self, token: str) -> str | None:
+        """The instance a live token is bound to; None if it is unknown, expired, or the app has left that site."""
         with self.lock:
-            expiry = self.tokens.get(token)
-            return expiry is not None and expiry > utc_now()
+            issued = self.tokens.get(token)
+            if issued is None or issued.expires_at <= utc_now():
+                return None
+            site = self.sites.get(issued.instance_id)
+            # Removal revokes tokens already; checking here too keeps a token dead even if that ever changes.
+            return issued.instance_id if site is not None and site.installed else None
+
+    def revoke_tokens(self, instance_id: str) -> None:
+        """Forget every token of the site, so reinstalling the app does not bring old ones back."""
+        with self.lock:
+            instance_id = normalize_instance_id(instance_id)
+            self.tokens = {token: issued for token, issued in self.tokens.items() if issued.instance_id != instance_id}

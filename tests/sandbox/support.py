@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -9,11 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import jwt
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 API_HEADERS = {"Authorization": "local-wix-key", "wix-site-id": "local-site"}
 OPR = "/ecom/v1/order-payment-requests"
+APP_ID = "local-app-id"
+APP_SECRET = "local-app-secret"
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.02) -> Any:
@@ -102,3 +106,24 @@ def create_payment_request(client: httpx.Client, order_id: str, **fields: Any) -
 
 def error_code(response: httpx.Response) -> str:
     return response.json()["details"]["applicationError"]["code"]
+
+
+def token_response(client: httpx.Client, instance_id: str) -> httpx.Response:
+    """Ask the token endpoint for an access token of ``instance_id`` with the sandbox's app credentials."""
+    body = {"grant_type": "client_credentials", "client_id": APP_ID, "client_secret": APP_SECRET, "instance_id": instance_id}
+    return client.post("/oauth2/token", json=body)
+
+
+def oauth_client(base_url: str, instance_id: str) -> httpx.Client:
+    """A client acting for one site through an OAuth token, as a Wix app backend does (no site id header)."""
+    with httpx.Client(base_url=base_url, timeout=10) as anonymous:
+        response = token_response(anonymous, instance_id)
+    assert response.status_code == 200, response.text
+    return httpx.Client(base_url=base_url, headers={"Authorization": response.json()["access_token"]}, timeout=10)
+
+
+def unwrap_webhook(token: str, public_pem: bytes) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Verify a pushed webhook with the public key and undo its layers: ``(claims, envelope, data)``."""
+    claims = jwt.decode(token, public_pem, algorithms=["RS256"])
+    envelope = json.loads(claims["data"])
+    return claims, envelope, json.loads(envelope["data"])

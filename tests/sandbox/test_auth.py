@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from local.wix_sandbox import DEMO_ORDER_ID
+from local.wix_sandbox import DEMO_ORDER_ID, SITE_A_INSTANCE_ID
 
 from .support import error_code
 
@@ -11,7 +11,7 @@ TOKEN_REQUEST = {
     "grant_type": "client_credentials",
     "client_id": "local-app-id",
     "client_secret": "local-app-secret",
-    "instance_id": "local-instance",
+    "instance_id": SITE_A_INSTANCE_ID,
 }
 
 

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from local.wix_sandbox import DEMO_ORDER_ID, SandboxServer
+from local.wix_sandbox import DEMO_ORDER_ID, SITE_A_INSTANCE_ID, SandboxServer
 
 from .support import API_HEADERS, OPR, create_payment_request, error_code
 
@@ -68,7 +68,7 @@ def test_star_hits_every_wix_endpoint_but_not_the_token_route(client, order):
             "grant_type": "client_credentials",
             "client_id": "local-app-id",
             "client_secret": "local-app-secret",
-            "instance_id": "local-instance",
+            "instance_id": SITE_A_INSTANCE_ID,
         },
     )
     assert token.status_code == 200

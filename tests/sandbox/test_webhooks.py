@@ -13,6 +13,7 @@ import pytest
 from local.wix_sandbox import (
     PRIVATE_KEY_FILE,
     PUBLIC_KEY_FILE,
+    SITE_A_INSTANCE_ID,
     SandboxServer,
     build_webhook_jwt,
     decode_webhook_jwt,
@@ -53,7 +54,7 @@ def test_paying_pushes_a_signed_paid_event_verifiable_with_the_public_key_file(c
     assert abs(claims["iat"] - time.time()) < 30
     assert set(envelope) == {"eventType", "instanceId", "data", "identity"}
     assert envelope["eventType"] == "wix.ecom.v1.order_payment_request_paid"
-    assert envelope["instanceId"] == "local-instance"
+    assert envelope["instanceId"] == SITE_A_INSTANCE_ID
     assert json.loads(envelope["identity"]) == {"identityType": "APP", "appId": "local-app-id"}
     assert uuid.UUID(event["id"])
     assert event["entityFqdn"] == "wix.ecom.v1.order_payment_request"

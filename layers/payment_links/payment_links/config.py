@@ -19,6 +19,13 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
+    # SITE: one Wix site per deployment. APP: every site that installs the Wix app (payment_links.tenancy).
+    deployment_mode: Literal["SITE", "APP"] = Field("SITE", alias="DEPLOYMENT_MODE")
+    # APP mode: how long a removed site's data is kept before it is deleted (a reinstall within it keeps it all).
+    retention_days: int = Field(30, ge=0, le=3650, alias="RETENTION_DAYS")
+    # APP mode: the API Gateway API key the site-key authorizer hands back for the usage plan (its id; the
+    # authorizer reads the value once per cold start).
+    usage_plan_key_id: str = Field("", alias="USAGE_PLAN_KEY_ID")
     table_name: str = Field("payment-links", alias="TABLE_NAME")
     idempotency_table_name: str = Field("payment-links-idempotency", alias="IDEMPOTENCY_TABLE_NAME")
     event_bus_name: str = Field("default", alias="EVENT_BUS_NAME")
@@ -44,6 +51,7 @@ class Settings(BaseModel):
     # payment, fetching a request we never stored) get this much in all, retries included.
     webhook_wix_budget_seconds: float = Field(0.6, gt=0, le=5, alias="WEBHOOK_WIX_BUDGET_SECONDS")
 
+    # What a site may override with PUT /settings (payment_links.sites); the template's parameters otherwise.
     store_name: str = Field("our store", alias="STORE_NAME")
     sender_email: str = Field("payments@example.com", alias="SENDER_EMAIL")
     ses_configuration_set: str = Field("", alias="SES_CONFIGURATION_SET")
@@ -55,6 +63,8 @@ class Settings(BaseModel):
     # Reminders for requests this product did not create (made in the dashboard, adopted from Wix).
     remind_external_requests: bool = Field(False, alias="REMIND_EXTERNAL_REQUESTS")
 
+    default_channels: tuple[Literal["EMAIL", "SMS"], ...] = Field(("EMAIL", "SMS"), alias="DEFAULT_CHANNELS")
+    default_locale: str = Field("en", alias="DEFAULT_LOCALE")
     default_reminder_schedule: tuple[str, ...] = Field(("P1D", "P3D", "P7D"), alias="DEFAULT_REMINDER_SCHEDULE")
     reminders_enabled_by_default: bool = Field(True, alias="REMINDERS_ENABLED_BY_DEFAULT")
     max_reminders: int = Field(5, ge=0, le=20, alias="MAX_REMINDERS")
@@ -73,7 +83,7 @@ class Settings(BaseModel):
     terminal_record_ttl_days: int = Field(400, alias="TERMINAL_RECORD_TTL_DAYS")
     webhook_max_body_bytes: int = Field(64 * 1024, alias="WEBHOOK_MAX_BODY_BYTES")
 
-    @field_validator("default_reminder_schedule", mode="before")
+    @field_validator("default_reminder_schedule", "default_channels", mode="before")
     @classmethod
     def _split_schedule(cls, value: object) -> object:
         if isinstance(value, str):
@@ -97,6 +107,10 @@ class Settings(BaseModel):
 def get_settings() -> Settings:
     """The settings of this process, read from the environment on first use."""
     return Settings.model_validate(dict(os.environ))
+
+
+def is_app_mode(settings: Settings) -> bool:
+    return settings.deployment_mode == "APP"
 
 
 def reset_settings() -> None:

@@ -6,7 +6,7 @@ Flows take a ``Dependencies`` argument, so tests can hand them other adapters; t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -14,9 +14,12 @@ from typing import Any
 
 from payment_links import aws
 from payment_links.config import Settings, get_settings
+from payment_links.domain import errors
 from payment_links.notify.sender import Notifier
 from payment_links.secrets import get_secret_json
+from payment_links.sites import SiteRegistry, effective_settings, for_site, forget_sites
 from payment_links.store import PaymentRequestStore
+from payment_links.tenancy import THE_SITE, NotASite, Site, site_of_request
 from payment_links.wix.auth import WixAuth, auth_from_credentials
 from payment_links.wix.client import WixClient, get_http_client
 
@@ -27,18 +30,43 @@ def utc_now() -> datetime:
 
 @dataclass
 class Dependencies:
+    """What the flows use, scoped to one site: ``for_site`` gives another site's (its store partition, its Wix
+    token, its settings). Built once per process for the deployment's default site; ``for_site`` is cheap."""
+
     settings: Settings
     store: PaymentRequestStore
     wix: WixClient
     notifier: Notifier
     events: Any  # EventBridge client: PaymentRequestPaid goes on the product's bus
     clock: Callable[[], datetime] = utc_now
+    site: Site = THE_SITE
+    registry: SiteRegistry | None = None
+    base_settings: Settings | None = None  # the template's, before any site's overrides
+
+    def for_site(self, site: Site, overrides: dict[str, Any] | None = None) -> Dependencies:
+        base = self.base_settings or self.settings
+        settings = effective_settings(base, overrides or {})
+        return Dependencies(
+            settings=settings,
+            store=self.store.for_site(site),
+            wix=WixClient(get_http_client(base), wix_auth_from_secrets(base, site), settings),
+            notifier=self.notifier.with_settings(settings),
+            events=self.events,
+            clock=self.clock,
+            site=site,
+            registry=self.registry,
+            base_settings=base,
+        )
 
 
-def wix_auth_from_secrets(settings: Settings) -> Callable[[], WixAuth]:
+def wix_auth_from_secrets(settings: Settings, site: Site = THE_SITE) -> Callable[[], WixAuth]:
+    """Wix credentials from Secrets Manager (read through the cache, so a rotated secret is picked up). An APP
+    deployment's secret holds its app's id and secret; the token is the site's own (``site.instance_id``)."""
+
     def auth() -> WixAuth:
         credentials = get_secret_json(settings.wix_credentials_secret)
-        return auth_from_credentials(settings.wix_auth_mode, credentials, settings.wix_site_id)
+        mode = "OAUTH" if settings.deployment_mode == "APP" else settings.wix_auth_mode
+        return auth_from_credentials(mode, credentials, settings.wix_site_id, site.instance_id or None)
 
     return auth
 
@@ -66,8 +94,24 @@ def get_dependencies() -> Dependencies:
         wix=WixClient(get_http_client(settings), wix_auth_from_secrets(settings), settings),
         notifier=Notifier(aws.client("sesv2"), aws.client("sns"), settings),
         events=aws.client("events"),
+        registry=SiteRegistry(aws.client("dynamodb"), settings.table_name),
+        base_settings=settings,
     )
+
+
+def dependencies_for_request(event: Mapping[str, Any]) -> Dependencies:
+    """The dependencies of a storefront request's site: in APP mode the site the authorizer resolved from the key."""
+    deps = get_dependencies()
+    try:
+        site = site_of_request(event, deps.settings.deployment_mode)
+    except NotASite as exc:
+        raise errors.SiteNotServed("This request carries no site; use the site's storefront API key.") from exc
+    scoped = for_site(deps, site)
+    if scoped is None:
+        raise errors.SiteNotServed("The app is not installed on this site (any more).")
+    return scoped
 
 
 def reset_dependencies() -> None:
     get_dependencies.cache_clear()
+    forget_sites()

@@ -45,6 +45,11 @@ STATUS_BY_CODE = {
     "EVENT_NOT_CONFIRMED": 503,
     "SERVICE_UNAVAILABLE": 503,
     "UNSUPPORTED_MEDIA_TYPE": 415,
+    "SITE_NOT_ACTIVE": 403,
+    "NOT_APP_MODE": 409,
+    "API_KEY_NOT_FOUND": 404,
+    "SITE_NOT_FOUND": 404,
+    "SENDER_NOT_VERIFIED": 422,
 }
 # AWS throttled us or failed on its side even after the SDK's own retries: the caller may retry (not a 500).
 AWS_RETRYABLE_CODES = frozenset(

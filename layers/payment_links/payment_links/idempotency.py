@@ -1,6 +1,6 @@
 """Powertools idempotency around the create flow, keyed by the caller's ``externalId``.
 
-The key is the parsed input's externalId and the validation hash its content hash, never the raw event
+The key is the parsed input's externalId (within the caller's site) and the validation hash its content hash, never the raw event
 (whose headers change on every call). A concurrent duplicate waits for the first call to finish and then
 gets its result; our own externalId claim in the table keeps answering replays after the idempotency
 record has expired.
@@ -46,7 +46,7 @@ def _config() -> IdempotencyConfig:
     from payment_links.config import get_settings
 
     return IdempotencyConfig(
-        event_key_jmespath="externalId",
+        event_key_jmespath="idempotencyKey",
         payload_validation_jmespath="contentHash",
         expires_after_seconds=get_settings().idempotency_ttl_seconds,
         response_hook=_mark_replayed,  # type: ignore[arg-type]
@@ -76,6 +76,9 @@ def register_lambda_context(context: LambdaContext | None) -> None:
 def create_once(request: CreatePaymentRequestInput, deps: Dependencies, wait_seconds: float = IN_PROGRESS_WAIT_SECONDS) -> dict[str, Any]:
     """Run the create flow at most once per externalId. Returns ``{"replayed": bool, "paymentRequest": {...}}``."""
     payload = {
+        # The caller's externalId, within its site: two sites may use the same externalId. A SITE deployment's key
+        # is the externalId alone, as it always was (records made before APP mode existed still match).
+        "idempotencyKey": f"{deps.site.key_prefix}{request.external_id}",
         "externalId": request.external_id,
         "contentHash": request.content_hash(),
         "request": request.model_dump(mode="json", by_alias=True, exclude_none=True),

@@ -3,13 +3,18 @@
 On the low-level client, with items converted by boto3's own ``TypeSerializer``: a boto3 *resource* would cost
 each cold start ~45 ms of CPU to build (its model and classes) for the same calls (docs/performance.md).
 
-Items (``pk`` / ``sk``):
+Every key starts with the site's prefix (``tenancy.Site``: nothing in a SITE deployment, ``S#<instanceId>#`` in an
+APP one), and a store is built for one site: every read and write of it is scoped to that site.
+
+Items (``pk`` / ``sk``), after the site prefix:
 - ``PR#{id}`` / ``REQUEST``: the record; ``version`` guards every write (optimistic concurrency).
-  ``gsi1pk``=``ORDER#{orderId}``, ``gsi1sk``=createdAt#id feed the ByOrder index (newest first).
-  ``dueShard``/``dueAt`` exist only while reminders are due (sparse DueReminders index).
+  ``gsi1pk``=``<prefix>ORDER#{orderId}``, ``gsi1sk``=createdAt#id feed the ByOrder index (newest first).
+  ``dueShard``/``dueAt`` exist only while reminders are due (sparse DueReminders index, shared by every site).
   ``expiresAt`` (TTL) is set once a request is terminal, so old records age out.
-- ``EXT#{externalId}`` / ``CLAIM``: one per externalId, written with the record in one transaction.
+- ``EXT#{externalId}`` / ``CLAIM``: one per externalId and site, written with the record in one transaction.
 - ``EVENT#{eventId}`` / ``EVENT``: a processed Wix webhook event (TTL), written with its state change.
+In an APP deployment every item also carries ``siteId`` (the sparse BySite index), so a removed site's items can be
+found and deleted (``sites.py``).
 """
 
 from __future__ import annotations
@@ -22,10 +27,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from payment_links.domain.payment_request import UNPAID, PaymentRequest
+from payment_links.dynamo import cancellation_codes as _cancellation_codes
+from payment_links.dynamo import is_condition_failure as _is_condition_failure
+from payment_links.dynamo import iso as _iso
+from payment_links.dynamo import plain as _plain
+from payment_links.dynamo import wire as _wire
+from payment_links.tenancy import THE_SITE, Site
 
 DUE_SHARDS = 4
 BY_ORDER_INDEX = "ByOrder"
@@ -60,50 +70,37 @@ def due_shard(request_id: str) -> str:
     return f"DUE#{digest[0] % DUE_SHARDS}"
 
 
+SITE_ATTRIBUTE = "siteId"  # the BySite index's key: set on every item of an APP deployment's site
+
+
 def due_shards() -> list[str]:
     """Every partition of the DueReminders index (see ``due_shard``)."""
     return [f"DUE#{n}" for n in range(DUE_SHARDS)]
 
 
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
-def _is_condition_failure(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
-def _cancellation_codes(exc: ClientError) -> list[str]:
-    return [reason.get("Code", "None") for reason in exc.response.get("CancellationReasons", [])]
-
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-def _wire(values: dict[str, Any]) -> dict[str, Any]:
-    """Python values as DynamoDB attribute values (what a resource would send)."""
-    return {name: _serializer.serialize(value) for name, value in values.items()}
-
-
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
-
-
 class PaymentRequestStore:
-    def __init__(self, client: Any, table_name: str, terminal_ttl_days: int = 400) -> None:
+    def __init__(self, client: Any, table_name: str, terminal_ttl_days: int = 400, site: Site = THE_SITE) -> None:
         self._client = client  # a boto3 DynamoDB client
         self._table_name = table_name
+        self._terminal_ttl_days = terminal_ttl_days
         self._terminal_ttl_seconds = terminal_ttl_days * 86400
+        self.site = site
+
+    def for_site(self, site: Site) -> PaymentRequestStore:
+        """The same table, scoped to ``site``."""
+        return PaymentRequestStore(self._client, self._table_name, self._terminal_ttl_days, site)
+
+    def _key(self, kind: str, value: str) -> str:
+        return f"{self.site.key_prefix}{kind}#{value}"
 
     # -- reads ------------------------------------------------------------------------------
 
     def get(self, request_id: str) -> PaymentRequest | None:
-        item = self._get({"pk": f"PR#{request_id}", "sk": "REQUEST"})
+        item = self._get({"pk": self._key("PR", request_id), "sk": "REQUEST"})
         return self._record(item) if item else None
 
     def get_claim(self, external_id: str) -> Claim | None:
-        item = self._get({"pk": f"EXT#{external_id}", "sk": "CLAIM"})
+        item = self._get({"pk": self._key("EXT", external_id), "sk": "CLAIM"})
         return Claim(item["requestId"], item.get("contentHash")) if item else None
 
     def list_by_order(self, order_id: str, limit: int = 100) -> list[PaymentRequest]:
@@ -111,31 +108,11 @@ class PaymentRequestStore:
             TableName=self._table_name,
             IndexName=BY_ORDER_INDEX,
             KeyConditionExpression="gsi1pk = :pk",
-            ExpressionAttributeValues=_wire({":pk": f"ORDER#{order_id}"}),
+            ExpressionAttributeValues=_wire({":pk": self._key("ORDER", order_id)}),
             ScanIndexForward=False,
             Limit=limit,
         )
         return [self._record(_plain(item)) for item in response.get("Items", [])]
-
-    def due_page(
-        self, shard: str, now: datetime, limit: int, start_key: dict[str, Any] | None = None
-    ) -> tuple[list[str], dict[str, Any] | None]:
-        """Ids of requests whose next reminder is due by ``now`` in one shard, oldest due first.
-
-        The returned key is opaque: hand it back as ``start_key`` for the next page."""
-        kwargs: dict[str, Any] = {
-            "TableName": self._table_name,
-            "IndexName": DUE_INDEX,
-            "KeyConditionExpression": "dueShard = :shard AND dueAt <= :now",
-            "ExpressionAttributeValues": _wire({":shard": shard, ":now": _iso(now)}),
-            "ProjectionExpression": "pk",
-            "Limit": limit,
-        }
-        if start_key:
-            kwargs["ExclusiveStartKey"] = start_key
-        response = self._client.query(**kwargs)
-        ids = [item["pk"]["S"].removeprefix("PR#") for item in response.get("Items", [])]
-        return ids, response.get("LastEvaluatedKey")
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -219,7 +196,9 @@ class PaymentRequestStore:
         event can never apply twice and a failed write never marks the event as seen."""
         expected = record.version
         record.version = expected + 1
-        event_item = {"pk": f"EVENT#{event_id}", "sk": "EVENT", "requestId": record.id, "expiresAt": int(time.time()) + event_ttl_seconds}
+        event_item = self._sited(
+            {"pk": self._key("EVENT", event_id), "sk": "EVENT", "requestId": record.id, "expiresAt": int(time.time()) + event_ttl_seconds}
+        )
         if expected:
             record_put = self._put(self._item(record), "version = :expected", {":expected": expected})
         else:
@@ -238,7 +217,7 @@ class PaymentRequestStore:
 
     def mark_event_seen(self, event_id: str, event_ttl_seconds: int) -> bool:
         """Mark an event that changes no record. False when it was seen before."""
-        event_item = {"pk": f"EVENT#{event_id}", "sk": "EVENT", "expiresAt": int(time.time()) + event_ttl_seconds}
+        event_item = self._sited({"pk": self._key("EVENT", event_id), "sk": "EVENT", "expiresAt": int(time.time()) + event_ttl_seconds})
         try:
             self._client.put_item(**self._put(event_item, "attribute_not_exists(pk)")["Put"])
         except ClientError as exc:
@@ -248,7 +227,7 @@ class PaymentRequestStore:
         return True
 
     def event_seen(self, event_id: str) -> bool:
-        return self._get({"pk": f"EVENT#{event_id}", "sk": "EVENT"}) is not None
+        return self._get({"pk": self._key("EVENT", event_id), "sk": "EVENT"}) is not None
 
     # -- wire -------------------------------------------------------------------------------
 
@@ -265,20 +244,31 @@ class PaymentRequestStore:
 
     # -- mapping ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _claim(record: PaymentRequest) -> dict[str, Any]:
-        return {"pk": f"EXT#{record.external_id}", "sk": "CLAIM", "requestId": record.id, "contentHash": record.content_hash}
+    def _sited(self, item: dict[str, Any]) -> dict[str, Any]:
+        if self.site.instance_id:
+            item[SITE_ATTRIBUTE] = self.site.registry_id
+        return item
+
+    def _claim(self, record: PaymentRequest) -> dict[str, Any]:
+        claim = {
+            "pk": self._key("EXT", record.external_id or ""),
+            "sk": "CLAIM",
+            "requestId": record.id,
+            "contentHash": record.content_hash,
+        }
+        return self._sited(claim)
 
     def _item(self, record: PaymentRequest) -> dict[str, Any]:
         item: dict[str, Any] = {
-            "pk": f"PR#{record.id}",
+            "pk": self._key("PR", record.id),
             "sk": "REQUEST",
             "version": record.version,
             "record": record.to_storage(),
-            "gsi1pk": f"ORDER#{record.order_id}",
+            "gsi1pk": self._key("ORDER", record.order_id),
             "gsi1sk": f"{_iso(record.created_at)}#{record.id}",
             "status": record.status,
         }
+        self._sited(item)
         plan = record.reminders
         if record.status == UNPAID and record.deleted_at is None and plan.enabled and plan.next_at is not None:
             item["dueShard"] = due_shard(record.id)
@@ -292,3 +282,35 @@ class PaymentRequestStore:
         record = PaymentRequest.model_validate(item["record"])
         record.version = int(item["version"])
         return record
+
+
+class DueIndex:
+    """The DueReminders index, shared by every site: what is due, and whose it is."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table_name = table_name
+
+    def due_page(
+        self, shard: str, now: datetime, limit: int, start_key: dict[str, Any] | None = None
+    ) -> tuple[list[tuple[Site, str]], dict[str, Any] | None]:
+        """(site, request id) of requests whose next reminder is due by ``now`` in one shard, oldest due first.
+
+        The returned key is opaque: hand it back as ``start_key`` for the next page."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table_name,
+            "IndexName": DUE_INDEX,
+            "KeyConditionExpression": "dueShard = :shard AND dueAt <= :now",
+            "ExpressionAttributeValues": _wire({":shard": shard, ":now": _iso(now)}),
+            "ProjectionExpression": "pk",
+            "Limit": limit,
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        response = self._client.query(**kwargs)
+        due = []
+        for item in response.get("Items", []):
+            site, key = Site.of_key(item["pk"]["S"])
+            if key.startswith("PR#"):
+                due.append((site, key.removeprefix("PR#")))
+        return due, response.get("LastEvaluatedKey")

@@ -1,8 +1,8 @@
 """Signed unsubscribe tokens: the capability in a reminder e-mail's "stop reminders" link.
 
-A token names one payment request and one channel and carries an HMAC-SHA256 over both, keyed with the
-secret named by ``Settings.unsubscribe_secret_name``. It grants nothing but that opt-out, so it does not
-expire; it reveals the request id, never a contact detail.
+A token names one payment request and one channel (and, in an APP deployment, the request's site: ``v2``) and
+carries an HMAC-SHA256 over them, keyed with the secret named by ``Settings.unsubscribe_secret_name``. It grants
+nothing but that opt-out, so it does not expire; it reveals the request id, never a contact detail.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from aws_lambda_powertools.utilities import parameters
 from payment_links.config import Settings
 from payment_links.domain.contacts import ALL_CHANNELS
 from payment_links.secrets import get_secret_text
+from payment_links.tenancy import THE_SITE, NotASite, Site
 
-VERSION = "v1"
+VERSION = "v1"  # request and channel, of a SITE deployment's one site
+SITE_VERSION = "v2"  # the site too (an APP deployment's request ids are only unique within their site)
 MAX_TOKEN_CHARS = 400
 # Domain separation: the same key must never sign anything that could be replayed as an opt-out.
 _PURPOSE = b"payment-links/unsubscribe/"
@@ -29,6 +31,7 @@ _PURPOSE = b"payment-links/unsubscribe/"
 class UnsubscribeClaim:
     request_id: str
     channel: str
+    site: Site = THE_SITE
 
 
 def _b64(data: bytes) -> str:
@@ -43,8 +46,9 @@ def _signature(payload: bytes, key: bytes) -> bytes:
     return hmac.new(key, _PURPOSE + payload, hashlib.sha256).digest()
 
 
-def make_token(request_id: str, channel: str, key: bytes) -> str:
-    payload = f"{VERSION}:{request_id}:{channel}".encode()
+def make_token(request_id: str, channel: str, key: bytes, site: Site = THE_SITE) -> str:
+    text = f"{SITE_VERSION}:{site.instance_id}:{request_id}:{channel}" if site.instance_id else f"{VERSION}:{request_id}:{channel}"
+    payload = text.encode()
     return f"{_b64(payload)}.{_b64(_signature(payload, key))}"
 
 
@@ -64,22 +68,31 @@ def read_token(token: str, key: bytes) -> UnsubscribeClaim | None:
     if not hmac.compare_digest(signature, _signature(payload, key)):
         return None
     version, _, rest = payload.decode(errors="replace").partition(":")
-    request_id, _, channel = rest.rpartition(":")
-    if version != VERSION or not request_id or channel not in ALL_CHANNELS:
+    site = THE_SITE
+    if version == SITE_VERSION:
+        instance_id, _, rest = rest.partition(":")
+        try:
+            site = Site(instance_id)
+        except NotASite:
+            return None
+    elif version != VERSION:
         return None
-    return UnsubscribeClaim(request_id=request_id, channel=channel)
+    request_id, _, channel = rest.rpartition(":")
+    if not request_id or channel not in ALL_CHANNELS:
+        return None
+    return UnsubscribeClaim(request_id=request_id, channel=channel, site=site)
 
 
 def signing_key(settings: Settings) -> bytes:
     return get_secret_text(settings.unsubscribe_secret_name).encode()
 
 
-def unsubscribe_url(request_id: str, channel: str, settings: Settings) -> str | None:
-    """The public opt-out link for one request and channel; None when no base URL is configured."""
+def unsubscribe_url(request_id: str, channel: str, settings: Settings, site: Site = THE_SITE) -> str | None:
+    """The public opt-out link for one request and channel (of ``site``); None when no base URL is configured."""
     base_url = api_base_url(settings)
     if not base_url:
         return None
-    token = make_token(request_id, channel, signing_key(settings))
+    token = make_token(request_id, channel, signing_key(settings), site)
     return f"{base_url.rstrip('/')}/unsubscribe/{quote(token, safe='.-_')}"
 
 

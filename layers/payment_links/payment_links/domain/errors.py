@@ -117,3 +117,29 @@ class InvalidUnsubscribeLink(DomainError):
     """An unsubscribe link whose token is forged, altered or truncated."""
 
     code = "INVALID_UNSUBSCRIBE_LINK"
+
+
+class SiteNotServed(DomainError):
+    """An APP deployment's request for a site the app is not installed on (or no site at all)."""
+
+    code = "SITE_NOT_ACTIVE"
+
+
+class NotAppMode(DomainError):
+    """An operator route that only an APP deployment has (it serves many sites)."""
+
+    code = "NOT_APP_MODE"
+
+
+class ApiKeyNotFound(DomainError):
+    code = "API_KEY_NOT_FOUND"
+
+
+class SiteNotFound(DomainError):
+    code = "SITE_NOT_FOUND"
+
+
+class SenderNotVerified(DomainError):
+    """A sender address that is not an SES identity of this deployment (SES would refuse every send)."""
+
+    code = "SENDER_NOT_VERIFIED"

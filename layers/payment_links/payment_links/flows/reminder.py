@@ -110,7 +110,7 @@ def _send_due_reminder(request_id: str, deps: Dependencies, now: datetime) -> Ou
         _count_failure(request_id, deps, now, f"WIX_STATUS_{found.status}")
         return Outcome(FAILED, f"WIX_STATUS_{found.status}")
     url = fresh_url(request_id, deps)
-    link = unsubscribe_url(request_id, EMAIL, deps.settings) if EMAIL in channels else None
+    link = unsubscribe_url(request_id, EMAIL, deps.settings, deps.site) if EMAIL in channels else None
 
     before = plan.model_copy()
     claimed = _claim(record, due_at, step, now, deps)

@@ -187,7 +187,7 @@ def _unsubscribe_link(deps: Dependencies) -> Callable[[PaymentRequest], str | No
     def link(record: PaymentRequest) -> str | None:
         if not (record.reminders.enabled and record.reminders.next_at):
             return None
-        return unsubscribe_url(record.id, EMAIL, deps.settings)
+        return unsubscribe_url(record.id, EMAIL, deps.settings, deps.site)
 
     return link
 

@@ -13,7 +13,7 @@ from html import escape
 
 from aws_lambda_powertools import Logger
 
-from payment_links.deps import Dependencies
+from payment_links.deps import Dependencies, for_site
 from payment_links.domain import errors
 from payment_links.domain.contacts import EMAIL, reachable_channels
 from payment_links.domain.payment_request import PaymentRequest
@@ -32,19 +32,26 @@ def check_link(token: str, deps: Dependencies) -> UnsubscribeClaim:
     return claim
 
 
-def confirmation(token: str, deps: Dependencies) -> tuple[UnsubscribeClaim, PaymentRequest | None]:
-    """What the GET page shows: the claim of a genuine link and its request (None if no longer stored)."""
+def _site_of(claim: UnsubscribeClaim, deps: Dependencies) -> Dependencies:
+    """The link's site, with its settings (its store name on the page); a removed site's data is still its own."""
+    return for_site(deps, claim.site) or deps.for_site(claim.site)
+
+
+def confirmation(token: str, deps: Dependencies) -> tuple[UnsubscribeClaim, PaymentRequest | None, Dependencies]:
+    """What the GET page shows: the claim of a genuine link, its request (None if no longer stored), its site."""
     claim = check_link(token, deps)
-    return claim, deps.store.get(claim.request_id)
+    site_deps = _site_of(claim, deps)
+    return claim, site_deps.store.get(claim.request_id), site_deps
 
 
-def opt_out(token: str, deps: Dependencies) -> tuple[UnsubscribeClaim, PaymentRequest | None]:
+def opt_out(token: str, deps: Dependencies) -> tuple[UnsubscribeClaim, PaymentRequest | None, Dependencies]:
     """Record that the link's channel wants no more reminders for the link's request."""
     claim = check_link(token, deps)
+    site_deps = _site_of(claim, deps)
     now = deps.clock()
-    updated = deps.store.update(claim.request_id, lambda record: _opt_out(record, claim.channel, now))
+    updated = site_deps.store.update(claim.request_id, lambda record: _opt_out(record, claim.channel, now))
     logger.info("reminders opted out", extra={"payment_request_id": claim.request_id, "channel": claim.channel})
-    return claim, updated
+    return claim, updated, site_deps
 
 
 def _opt_out(record: PaymentRequest, channel: str, now: datetime) -> bool:

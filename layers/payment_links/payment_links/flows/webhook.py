@@ -16,12 +16,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aws_lambda_powertools import Logger
 
 from payment_links.domain import errors
-from payment_links.flows import payment_request_events
+from payment_links.flows import app_lifecycle, payment_request_events
 from payment_links.flows.payment_request_events import FOREIGN_INSTANCE, IGNORED
+from payment_links.sites import for_site
+from payment_links.tenancy import APP_MODE, Site, instance_of
 from payment_links.wix import webhooks
 
 if TYPE_CHECKING:
     from payment_links.config import Settings
+    from payment_links.sites import SiteRegistry
     from payment_links.store import PaymentRequestStore
     from payment_links.wix.client import WixClient
 
@@ -41,6 +44,12 @@ class WebhookDeps(Protocol):
     def events(self) -> Any: ...
     @property
     def clock(self) -> Callable[[], datetime]: ...
+    @property
+    def registry(self) -> SiteRegistry | None: ...
+    def for_site(self, site: Site, overrides: dict[str, Any] | None = None) -> Any: ...
+
+
+UNREGISTERED_SITE = "unregistered_site"  # APP mode: an event of a site the app is not installed on
 
 
 @dataclass(frozen=True)
@@ -88,14 +97,27 @@ def expected_instance(deps: WebhookDeps) -> str | None:
 
 def apply_envelope(envelope: webhooks.WebhookEnvelope, deps: WebhookDeps) -> WebhookResult:
     """Apply a verified event. Raises a DomainError for an event that cannot be applied now (Wix redelivers)."""
+    app_mode = deps.settings.deployment_mode == APP_MODE
+    if envelope.event_type in app_lifecycle.LIFECYCLE_EVENTS and app_mode and deps.registry is not None:
+        outcome = app_lifecycle.apply_lifecycle_event(envelope, deps.registry, deps.settings.retention_days, deps.clock())
+        return WebhookResult(outcome, envelope.event_type)
     kind = envelope.kind
     if kind not in payment_request_events.HANDLED_KINDS:
         logger.info("webhook event type ignored", extra={"event_type": envelope.event_type})
         return WebhookResult(IGNORED, envelope.event_type)
-    expected = expected_instance(deps)
-    if expected is not None and envelope.instance_id != expected:
-        logger.warning("webhook event of another Wix site ignored", extra={"event_type": envelope.event_type})
-        return WebhookResult(FOREIGN_INSTANCE, envelope.event_type, kind)
+    if app_mode:
+        # One app key signs every site's events: the instance routes the event to its site, if we serve it.
+        instance_id = instance_of(envelope.instance_id)
+        scoped = for_site(deps, Site(instance_id)) if instance_id else None
+        if scoped is None:
+            logger.warning("webhook event of a site the app is not installed on", extra={"event_type": envelope.event_type})
+            return WebhookResult(UNREGISTERED_SITE, envelope.event_type, kind)
+        deps = scoped
+    else:
+        expected = expected_instance(deps)
+        if expected is not None and envelope.instance_id != expected:
+            logger.warning("webhook event of another Wix site ignored", extra={"event_type": envelope.event_type})
+            return WebhookResult(FOREIGN_INSTANCE, envelope.event_type, kind)
     try:
         event = webhooks.parse_domain_event(envelope)
     except webhooks.MalformedEvent as exc:

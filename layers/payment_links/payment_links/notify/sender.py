@@ -27,6 +27,10 @@ class Notifier:
         self._sns = sns
         self._settings = settings
 
+    def with_settings(self, settings: Settings) -> Notifier:
+        """The same clients, sending as another site (its store name and sender)."""
+        return Notifier(self._ses, self._sns, settings)
+
     def send(
         self,
         record: PaymentRequest,

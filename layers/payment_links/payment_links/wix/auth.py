@@ -78,11 +78,16 @@ class OAuthAuth:
 _auth_cache: dict[tuple[str, ...], WixAuth] = {}
 
 
-def auth_from_credentials(mode: str, credentials: dict[str, str], site_id: str) -> WixAuth:
-    """Build (once per distinct credentials) the auth strategy for the configured mode."""
+def auth_from_credentials(mode: str, credentials: dict[str, str], site_id: str, instance_id: str | None = None) -> WixAuth:
+    """Build (once per distinct credentials) the auth strategy for the configured mode.
+
+    OAuth tokens are per app instance (site): ``instance_id`` (an APP deployment's site) or the credentials' own
+    ``instanceId`` (a SITE deployment's). Each instance has its own cached token, so a 401 for one site (its token
+    invalidated) never touches another's."""
     if mode == "OAUTH":
-        key = ("OAUTH", credentials["appId"], credentials["instanceId"], credentials["appSecret"])
+        instance = instance_id or credentials["instanceId"]
+        key = ("OAUTH", credentials["appId"], instance, credentials["appSecret"])
         if key not in _auth_cache:
-            _auth_cache[key] = OAuthAuth(credentials["appId"], credentials["appSecret"], credentials["instanceId"])
+            _auth_cache[key] = OAuthAuth(credentials["appId"], credentials["appSecret"], instance)
         return _auth_cache[key]
     return ApiKeyAuth(credentials["apiKey"], credentials.get("siteId") or site_id)

@@ -28,6 +28,9 @@ from payment_links.secrets import get_secret_text
 
 ALGORITHM = "RS256"
 EVENT_TYPE_PREFIX = "wix.ecom.v1.order_payment_request_"
+# App management (legacy-style events: the event type is the bare message name; the instance is the envelope's).
+APP_INSTALLED = "AppInstalled"
+APP_REMOVED = "AppRemoved"
 # Seconds of clock skew tolerated on exp/iat: Lambda's clock and Wix's may disagree slightly.
 CLOCK_SKEW_SECONDS = 30
 
@@ -141,6 +144,8 @@ class WebhookEnvelope(WebhookModel):
     instance_id: str | None = None
     data: str
     identity: Identity | None = None
+    # When Wix signed it (the token's ``iat``): app-lifecycle events carry no sequence, so this orders them.
+    issued_at: int | None = None
 
     @field_validator("data", mode="before")
     @classmethod
@@ -263,6 +268,12 @@ def _header(token: str) -> dict[str, Any]:
     return header
 
 
+def _object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError("the envelope is not a JSON object")
+    return value
+
+
 def verify_webhook(body: str, keys: tuple[RSAPublicKey, ...]) -> WebhookEnvelope:
     """Verify ``body`` (the raw JWT, as received) against any of ``keys`` and unwrap its envelope."""
     token = body.strip()
@@ -298,11 +309,12 @@ def verify_webhook(body: str, keys: tuple[RSAPublicKey, ...]) -> WebhookEnvelope
     if claims is None:
         raise InvalidWebhookSignature("signature", "The webhook signature does not match the Wix app's public key.")
     data = claims.get("data")
+    issued_at = claims.get("iat") if isinstance(claims.get("iat"), int) else None
     try:
         if isinstance(data, str):
-            return WebhookEnvelope.model_validate(safe_json.loads(data))
+            return WebhookEnvelope.model_validate({**_object(safe_json.loads(data)), "issuedAt": issued_at})
         if isinstance(data, dict):  # the docs' sample shows an object here, the SDK a string: take both
-            return WebhookEnvelope.model_validate(data)
+            return WebhookEnvelope.model_validate({**data, "issuedAt": issued_at})
     except (ValidationError, ValueError) as exc:
         raise MalformedEvent("unreadable webhook envelope") from exc
     raise MalformedEvent("verified token without a data claim")
