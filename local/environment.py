@@ -68,7 +68,35 @@ class Deployment:
                 return self._sub(arg)
             if name == "Fn::GetAtt":
                 return self._ref(".".join(arg))
+            if name == "Fn::If":
+                chosen = arg[1] if self.condition(arg[0]) else arg[2]
+                if chosen == {"Ref": "AWS::NoValue"}:
+                    raise UnresolvableValue("AWS::NoValue")
+                return self.resolve(chosen)
         raise UnresolvableValue(f"cannot resolve {value!r} locally")
+
+    def condition(self, name: str) -> bool:
+        """A template condition (``Conditions``), evaluated with this deployment's parameters."""
+        return self._truth(load_template().get("Conditions", {})[name])
+
+    def _truth(self, expression: Any) -> bool:
+        ((name, arg),) = expression.items()
+        if name == "Condition":
+            return self.condition(arg)
+        if name == "Fn::Equals":
+            return self.resolve(arg[0]) == self.resolve(arg[1])
+        if name == "Fn::Not":
+            return not self._truth(arg[0])
+        if name == "Fn::And":
+            return all(self._truth(part) for part in arg)
+        if name == "Fn::Or":
+            return any(self._truth(part) for part in arg)
+        raise UnresolvableValue(f"cannot evaluate the condition {expression!r} locally")
+
+    def exists(self, logical_id: str) -> bool:
+        """Whether a resource is created with these parameters (its ``Condition``, if any, holds)."""
+        condition = load_template()["Resources"][logical_id].get("Condition")
+        return condition is None or self.condition(condition)
 
     def _ref(self, name: str) -> str:
         if name not in self.refs:

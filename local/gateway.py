@@ -1,9 +1,10 @@
 """API Gateway, locally: a werkzeug app that turns HTTP requests into REST API proxy events for the real handlers.
 
 Routes come from the ``Events`` of type ``Api`` of the template's functions (``local.template.api_routes``), so a
-route added to ``template.yaml`` is served here without any other change. Like API Gateway, it answers 403
-``{"message": "Forbidden"}`` when a route that requires an API key gets none or a wrong one, 403
-``{"message": "Missing Authentication Token"}`` for a route that does not exist, and 502 ``{"message":
+route added to ``template.yaml`` is served here without any other change. Authorization is API Gateway's, from the
+template (``local.authorizers``: the Lambda authorizer, IAM on the operator routes, the usage plan's key). Like API
+Gateway, it answers 403 ``{"message": "Forbidden"}`` when a route that requires an API key gets none or a wrong one,
+403 ``{"message": "Missing Authentication Token"}`` for a route that does not exist, and 502 ``{"message":
 "Internal server error"}`` when a handler fails or returns something that is not a proxy response.
 
 It also serves the local control routes: ``GET /_local/outbox`` (a page), ``GET /_local/outbox.json``,
@@ -27,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from local.authorizers import Decision, GatewayAuth
 from local.environment import ACCOUNT_ID
 from local.functions import FunctionNotBuilt, LocalFunction
 from local.openapi import UndescribedRoutes, storefront_openapi
@@ -75,6 +77,7 @@ class Gateway:
         stage: str,
         api_id: str = "local",
         binary_media_types: Iterable[str] = (),
+        auth: GatewayAuth | None = None,
     ):
         self.routes = routes
         self.functions = functions
@@ -84,6 +87,7 @@ class Gateway:
         self.stage = stage
         self.api_id = api_id
         self.binary_media_types = tuple(binary_media_types)
+        self.auth = auth or GatewayAuth(authorizers={}, usage_keys={api_key})
         rules = [Rule(werkzeug_path(r["path"]), methods=[r["method"]], endpoint=index) for index, r in enumerate(routes)]
         self.url_map = Map(rules, strict_slashes=False, merge_slashes=False)
         self.local_map = Map(
@@ -117,11 +121,14 @@ class Gateway:
         route = self.routes[index]
         if request.method != route["method"]:  # werkzeug answers HEAD for GET routes; API Gateway does not
             return _gateway_error(403, "Missing Authentication Token"), "no route"
-        if not self.authorised(route, request):
-            return _gateway_error(403, "Forbidden"), route["function"]
+        decision = self.authorise(route, request, path_parameters)
+        if decision.refused:
+            return _gateway_error(decision.status or 403, decision.message), route["function"]
         if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
             return _gateway_error(413, "Request Too Long"), route["function"]
         event = self.proxy_event(request, route, path_parameters)
+        if decision.context:
+            event["requestContext"]["authorizer"] = decision.context
         function = self.functions[route["function"]]
         try:
             result = function.invoke(event)
@@ -135,9 +142,10 @@ class Gateway:
             self.outbox.observe()
         return self.http_response(result, event["requestContext"]["requestId"], route["function"]), route["function"]
 
-    def authorised(self, route: dict[str, Any], request: Request) -> bool:
-        """A route with ``ApiKeyRequired`` needs this API's key in ``x-api-key``, exactly (case-sensitive)."""
-        return not route["api_key_required"] or request.headers.get("x-api-key") == self.api_key
+    def authorise(self, route: dict[str, Any], request: Request, path_parameters: dict[str, str]) -> Decision:
+        """API Gateway's decision for this request (``local.authorizers``): its authorizer, IAM, the usage plan key."""
+        method_arn = f"arn:aws:execute-api:us-east-1:{ACCOUNT_ID}:{self.api_id}/{self.stage}/{request.method}{route['path']}"
+        return self.auth.decide(route, request, method_arn, path_parameters)
 
     def proxy_event(self, request: Request, route: dict[str, Any], path_parameters: dict[str, str]) -> dict[str, Any]:
         """The REST API (v1) proxy event API Gateway would hand the function for this request."""

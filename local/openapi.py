@@ -3,8 +3,9 @@
 Each function's ``APIGatewayRestResolver`` describes its routes from the pydantic models it validates with
 (``get_openapi_json_schema``). The document merges them for the storefront routes, the template's routes that
 need the API key (the webhook and the unsubscribe pages are for Wix and customers, not storefronts), and adds
-what API Gateway answers before any function runs: 403 without the right ``x-api-key`` (or for an unknown
-path) and 413 for a body over its payload limit.
+what API Gateway answers before any function runs: 401 without an ``x-api-key`` (the site-key authorizer's identity
+source), 403 with a wrong one (or for an unknown path) and 413 for a body over its payload limit. A function's own
+403 (the key's site is no longer served) keeps the error shape, so a 403 is either.
 """
 
 from __future__ import annotations
@@ -22,8 +23,17 @@ GATEWAY_MESSAGE = {
     "properties": {"message": {"type": "string"}},
 }
 _GATEWAY_MESSAGE_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}}
+_GATEWAY_OR_ERROR = {
+    "application/json": {
+        "schema": {"oneOf": [{"$ref": "#/components/schemas/GatewayMessage"}, {"$ref": "#/components/schemas/ErrorResponse"}]}
+    }
+}
 GATEWAY_RESPONSES = {
-    "403": {"description": "API Gateway: missing or wrong x-api-key, or no such route", "content": _GATEWAY_MESSAGE_REF},
+    "401": {"description": "API Gateway: no x-api-key", "content": _GATEWAY_MESSAGE_REF},
+    "403": {
+        "description": "API Gateway: a wrong x-api-key or no such route; or the key's site is not served",
+        "content": _GATEWAY_OR_ERROR,
+    },
     "413": {"description": "API Gateway: the body is over the payload limit", "content": _GATEWAY_MESSAGE_REF},
 }
 

@@ -15,27 +15,32 @@ import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from local.authorizers import OPERATOR_KEY, GatewayAuth, LambdaAuthorizer
 from local.clock import ScheduleDriver, SimulatedClock, format_event_time, scheduled_event
 from local.environment import Deployment, Schedule, build_deployment
 from local.functions import LocalFunction, load_functions, reset_function_state
 from local.gateway import Gateway
-from local.moto_bootstrap import FAKE_CREDENTIALS, MotoServer, bootstrap, ensure_port_free
+from local.moto_bootstrap import FAKE_CREDENTIALS, MotoServer, aws_client, bootstrap, ensure_port_free
 from local.outbox import Outbox
-from local.template import ROOT, api_routes, resources
-from local.wix_sandbox import DEMO_ORDER_ID, PUBLIC_KEY_FILE, SandboxServer
+from local.template import ROOT, api_auth, api_routes, resources
+from local.wix_sandbox import DEMO_ORDER_ID, PUBLIC_KEY_FILE, SITE_A_INSTANCE_ID, SITE_B_INSTANCE_ID, SandboxServer
 
 logger = logging.getLogger("local.stack")
 HOST = "127.0.0.1"  # loopback only, always
 API_KEY = "local-dev-key"
 WIX_CREDENTIALS = {"apiKey": "local-wix-key"}  # what the sandbox accepts, with wix-site-id: local-site
+# APP mode: the Wix app's OAuth client credentials (the sandbox's), a token per site; two demo sites and their keys.
+WIX_APP_CREDENTIALS = {"appId": "local-app-id", "appSecret": "local-app-secret"}
+DEMO_SITE_KEYS = {SITE_A_INSTANCE_ID: "local-site-a-key", SITE_B_INSTANCE_ID: "local-site-b-key"}
 # Variables that could point boto3 at a real account; the local stack never uses one.
 _AWS_VARIABLES_TO_CLEAR = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_PROFILE")
 
@@ -54,6 +59,11 @@ class StackConfig:
     stack_name: str = "local"
     region: str = "us-east-1"
     sandbox_options: dict[str, Any] = field(default_factory=dict)  # extra SandboxConfig fields (tests)
+    mode: str = "site"  # "site" (DeploymentMode=SITE) or "app" (APP: the two demo sites, each with its key)
+
+    @property
+    def app_mode(self) -> bool:
+        return self.mode == "app"
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -105,13 +115,15 @@ class LocalStack:
             webhook_url=f"{self.api_url}/webhooks/wix",
             **config.sandbox_options,
         ).start()
-        self.deployment = build_deployment(config.stack_name, config.region, {"WixBaseUrl": self.sandbox.url, **config.parameters})
+        mode_parameters = {"DeploymentMode": "APP", "WixAuthMode": "OAUTH"} if config.app_mode else {}
+        parameters = {"WixBaseUrl": self.sandbox.url, **mode_parameters, **config.parameters}
+        self.deployment = build_deployment(config.stack_name, config.region, parameters)
         self._set_environment(self.function_environment())
         bootstrap(
             self.deployment,
             self.moto.url,
             {
-                "WixCredentialsSecretArn": json.dumps(WIX_CREDENTIALS),
+                "WixCredentialsSecretArn": json.dumps(WIX_APP_CREDENTIALS if config.app_mode else WIX_CREDENTIALS),
                 "WixWebhookPublicKeySecretArn": (config.state_dir / PUBLIC_KEY_FILE).read_text(),
             },
             state_dir=config.state_dir,
@@ -127,9 +139,12 @@ class LocalStack:
             stage=self.deployment.parameters.get("StageName", "v1"),
             api_id=config.stack_name,
             binary_media_types=self._binary_media_types(),
+            auth=self._gateway_auth(),
         )
         self._http_thread = threading.Thread(target=self._http.serve_forever, name="local-api", daemon=True)
         self._http_thread.start()
+        if config.app_mode:
+            self._register_demo_sites()
         if config.schedule and self.deployment.schedules():
             self.driver = ScheduleDriver(self.deployment.schedules(), self.clock, self._fire, config.sweep_interval).start()
 
@@ -230,12 +245,60 @@ class LocalStack:
                 os.environ[key] = value
         self._saved_environment = {}
 
+    def _gateway_auth(self) -> GatewayAuth:
+        """The template's API authorization: its Lambda authorizers (this stack's functions), the usage plan's keys."""
+        assert self.deployment is not None and self.moto is not None
+        auth = api_auth()
+        authorizers = {}
+        for name, spec in auth.get("Authorizers", {}).items():
+            function_id = spec["FunctionArn"]["Fn::GetAtt"][0]
+            identity = spec.get("Identity", {})
+            authorizers[name] = LambdaAuthorizer(
+                self.functions[function_id],
+                identity_header=identity.get("Headers", ["Authorization"])[0].lower(),
+                ttl_seconds=float(self.deployment.resolve(identity.get("ReauthorizeEvery", 300))),
+            )
+        usage_keys = {API_KEY}
+        if self.config.app_mode:  # the key the authorizer hands back, as AppUsageApiKey holds it in AWS
+            secret = self.deployment.refs["AppUsageKeyValue"]
+            usage_keys.add(
+                aws_client("secretsmanager", self.moto.url, self.config.region).get_secret_value(SecretId=secret)["SecretString"]
+            )
+        return GatewayAuth(authorizers, usage_keys, self.deployment.resolve(auth["ApiKeySourceType"]))
+
+    def _register_demo_sites(self) -> None:
+        """APP mode: the app is installed on the two demo sites (the sandbox pushes the signed AppInstalled events to
+        the webhook route, which registers them), and each gets the storefront key the contract names."""
+        assert self.sandbox is not None and self.deployment is not None and self.moto is not None
+        # The layer is importable once the functions are loaded (local.functions puts it on the path, as Lambda does).
+        from payment_links.sites import SiteRegistry
+        from payment_links.tenancy import Site
+
+        table = self.deployment.physical_names("AWS::DynamoDB::Table")["PaymentRequestsTable"]
+        registry = SiteRegistry(aws_client("dynamodb", self.moto.url, self.config.region), table)
+        for instance_id, key in DEMO_SITE_KEYS.items():
+            httpx.post(f"{self.sandbox.url}/_sandbox/sites/{instance_id}/install", timeout=30).raise_for_status()
+            site = Site(instance_id)
+            deadline = time.monotonic() + 30
+            while (record := registry.get(site)) is None or not record.active:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the demo site {instance_id} was not registered from its AppInstalled webhook")
+                time.sleep(0.05)
+            if not any(k.key_id == f"demo-{instance_id[:8]}" for k in registry.keys(site)):
+                registry.create_key(site, datetime.now(UTC), key=key, key_id=f"demo-{instance_id[:8]}")
+
     def _binary_media_types(self) -> list[str]:
         assert self.deployment is not None
         types = []
         for res in resources("AWS::Serverless::Api").values():
             types += [self.deployment.resolve(t) for t in res["Properties"].get("BinaryMediaTypes", [])]
         return types
+
+    def _keys_line(self) -> str:
+        if not self.config.app_mode:
+            return API_KEY
+        sites = ", ".join(f"{key} (site {instance_id})" for instance_id, key in DEMO_SITE_KEYS.items())
+        return f"{sites}; operator routes: x-operator-key: {OPERATOR_KEY}"
 
     def banner(self) -> str:
         schedule_line = "off"
@@ -246,7 +309,7 @@ class LocalStack:
         return "\n".join(
             [
                 "Local stack ready (Ctrl-C stops it)",
-                f"  API           {self.api_url}   header x-api-key: {API_KEY}",
+                f"  API           {self.api_url}   header x-api-key: {self._keys_line()}",
                 f"  Outbox        {self.api_url}/_local/outbox",
                 f"  Wix sandbox   {self.sandbox_url}   payment pages {self.sandbox_url}/pay/<id>, control {self.sandbox_url}/_sandbox/",
                 f"  AWS (moto)    {self.moto_url}",
@@ -292,6 +355,12 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         help="real seconds between reminder sweeps (default: the template's rate divided by the clock speed)",
     )
     parser.add_argument("--no-schedule", action="store_true", help="do not run the schedule (use POST /_local/sweep)")
+    parser.add_argument(
+        "--mode",
+        choices=["site", "app"],
+        default=env("LOCAL_MODE", "site"),
+        help="site: one Wix site (DeploymentMode=SITE); app: a Wix app's backend with two demo sites (env LOCAL_MODE)",
+    )
     parser.add_argument("--param", type=_parameter, action="append", default=[], metavar="NAME=VALUE", help="override a template parameter")
     parser.add_argument("--verbose", action="store_true", help="show the functions' own (INFO) logs")
     args = parser.parse_args(argv)
@@ -309,6 +378,7 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         schedule=not args.no_schedule,
         parameters=dict(args.param),
         function_log_level="INFO" if args.verbose else "WARNING",
+        mode=args.mode,
     )
 
 

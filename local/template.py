@@ -63,11 +63,19 @@ def create_tables(dynamodb: Any, names: dict[str, str]) -> None:
             )
 
 
+def api_auth() -> dict[str, Any]:
+    """The API's ``Auth`` (default authorizer, authorizers, key requirement) and its ``ApiKeySourceType``."""
+    (api,) = resources("AWS::Serverless::Api").values()
+    return {**api["Properties"].get("Auth", {}), "ApiKeySourceType": api["Properties"].get("ApiKeySourceType", "HEADER")}
+
+
 def api_routes() -> list[dict[str, Any]]:
-    """Every API event of every function: function logical id, handler dir, method, path, whether a key is needed."""
+    """Every API event of every function: function logical id, handler dir, method, path, whether a key is needed,
+    and which authorizer guards it (a Lambda authorizer's name, ``AWS_IAM``, or None)."""
     template = load_template()
     api_props = resources("AWS::Serverless::Api")
     default_key = any(res["Properties"].get("Auth", {}).get("ApiKeyRequired") for res in api_props.values())
+    default_authorizer = next((res["Properties"].get("Auth", {}).get("DefaultAuthorizer") for res in api_props.values()), None)
     routes = []
     for name, res in resources("AWS::Serverless::Function").items():
         props = res["Properties"]
@@ -76,6 +84,7 @@ def api_routes() -> list[dict[str, Any]]:
                 continue
             ep = event["Properties"]
             key_required = ep.get("Auth", {}).get("ApiKeyRequired", default_key)
+            authorizer = ep.get("Auth", {}).get("Authorizer", default_authorizer)
             routes.append(
                 {
                     "function": name,
@@ -84,6 +93,7 @@ def api_routes() -> list[dict[str, Any]]:
                     "method": ep["Method"].upper(),
                     "path": ep["Path"],
                     "api_key_required": bool(key_required),
+                    "authorizer": None if authorizer in (None, "NONE") else authorizer,
                 }
             )
     return routes

@@ -103,7 +103,7 @@ class ControlApi:
     # -- sites -----------------------------------------------------------------------------------------------
 
     def list_sites(self, request: Request) -> Response:
-        return json_response({"sites": [site.to_wire() for site in self.sites.list()]})
+        return json_response({"sites": [site.to_wire() for site in self.sites.list_sites()]})
 
     def create_site(self, request: Request) -> Response:
         body = json_object(request)

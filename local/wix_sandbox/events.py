@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .config import SITE_A_INSTANCE_ID
-from .formats import format_timestamp, new_id, utc_now
+from .formats import format_timestamp, new_id, parse_timestamp, utc_now
 from .keys import key_id, public_pem_of
 
 ENTITY_FQDN = "wix.ecom.v1.order_payment_request"
@@ -54,6 +54,10 @@ class EntityEvent:
     def entity_id(self) -> str:
         return self.entity["id"]
 
+    @property
+    def occurred_at(self) -> datetime:
+        return parse_timestamp(self.event_time)
+
     def envelope(self, app_id: str) -> dict[str, Any]:
         return build_envelope(self, instance_id=self.instance_id, app_id=app_id)
 
@@ -71,6 +75,7 @@ class AppEvent:
     origin_instance_id: str | None = None
     # Wix's envelope has no event id; this one only ties the sandbox's delivery records together.
     event_id: str = field(default_factory=new_id)
+    occurred_at: datetime = field(default_factory=utc_now)
 
     def envelope(self, app_id: str) -> dict[str, Any]:
         return build_app_envelope(self.event_type, self.instance_id, app_id=app_id, origin_instance_id=self.origin_instance_id)

@@ -195,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  webhooks -> {server.config.webhook_url or 'nowhere'}; public key {server.public_key_path}", file=sys.stderr)
     print(f"  demo order {DEMO_ORDER_ID}; control routes under {server.url}/_sandbox/", file=sys.stderr)
     print(
-        f"  sites {', '.join(site.instance_id for site in server.sites.list())} (API key -> {server.config.instance_id})", file=sys.stderr
+        f"  sites {', '.join(site.instance_id for site in server.sites.list_sites())} (API key -> {server.config.instance_id})",
+        file=sys.stderr,
     )
     try:
         while not stop_requested.wait(0.5):

@@ -1,4 +1,4 @@
-"""Wix sites (app instances): the demo ones, what each one remembers, and installing or removing the app.
+"""Wix sites (app instances): what the sandbox keeps for each, and installing or removing the app on one.
 
 A Wix app backend sees each site as an app instance id (a GUID). Every order and payment request belongs to one
 site; the Wix routes only ever show the caller's site. Installing the app pushes the signed ``AppInstalled``
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .config import SITE_A_INSTANCE_ID
@@ -62,15 +62,15 @@ class SiteService:
         self.state = state
         self.publish = publish
 
-    def create(self, instance_id: str, *, installed: bool = False, payment_page_published: bool = True) -> Site:
+    def create(self, instance_id: str, *, payment_page_published: bool = True) -> Site:
         """A new site; the app is not on it until ``install`` (which is what announces it)."""
         with self.state.lock:
             if self.state.site(instance_id) is not None:
                 raise WixError(409, "SITE_EXISTS", f"Site {instance_id} already exists", {"instanceId": instance_id})
-            site = Site(normalize_instance_id(instance_id), installed, payment_page_published)
+            site = Site(normalize_instance_id(instance_id), installed=False, payment_page_published=payment_page_published)
             self.state.sites[site.instance_id] = site
             self.state.commit()
-            return Site(**vars(site))
+            return replace(site)
 
     def install(self, instance_id: str, origin_instance_id: str | None = None) -> Site:
         """Mark the app installed and push ``AppInstalled``.
@@ -89,15 +89,15 @@ class SiteService:
             site = self._require(instance_id)
             site.payment_page_published = published
             self.state.commit()
-            return Site(**vars(site))
+            return replace(site)
 
     def get(self, instance_id: str) -> Site:
         with self.state.lock:
-            return Site(**vars(self._require(instance_id)))
+            return replace(self._require(instance_id))
 
-    def list(self) -> list[Site]:
+    def list_sites(self) -> list[Site]:
         with self.state.lock:
-            return [Site(**vars(site)) for site in self.state.sites.values()]
+            return [replace(site) for site in self.state.sites.values()]
 
     def _set_installed(self, instance_id: str, event_type: str, origin_instance_id: str | None = None) -> Site:
         with self.state.lock:
@@ -106,9 +106,10 @@ class SiteService:
             if not site.installed:
                 self.state.revoke_tokens(site.instance_id)
             self.state.commit()
-            result = Site(**vars(site))
-        # Pushed after the lock is released, like the domain events: a receiver never waits on the sandbox's lock.
-        self.publish(AppEvent(event_type, result.instance_id, origin_instance_id=origin_instance_id))
+            # Made under the lock so its time orders it with the change; pushed after, like the domain events.
+            event = AppEvent(event_type, site.instance_id, origin_instance_id=origin_instance_id)
+            result = replace(site)
+        self.publish(event)
         return result
 
     def _require(self, instance_id: str) -> Site:

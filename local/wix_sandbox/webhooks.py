@@ -120,7 +120,9 @@ class WebhookDispatcher:
         url = self.url
         attempts = 1 + len(self.retry_delays_seconds)
         for attempt in range(1, attempts + 1):
-            body = sign_event(event.envelope(self.app_id), self.keys.private_key, kid=self.keys.kid)
+            # Issued when the event happened, not per attempt: a copy, a retry or a reordered delivery repeats the
+            # event as it was, and receivers order lifecycle events (which have no sequence) by ``iat``.
+            body = sign_event(event.envelope(self.app_id), self.keys.private_key, kid=self.keys.kid, issued_at=event.occurred_at)
             record = {
                 "eventId": event.event_id,
                 "eventType": event.event_type,

@@ -83,7 +83,7 @@ def test_replayed_external_id_returns_the_first_result_and_sends_nothing_more(st
 def test_storefront_routes_need_the_api_key_and_the_webhook_route_does_not(stack: Stack):
     missing = stack.anonymous.post("/payment-requests", json={})
     wrong = stack.anonymous.get("/payment-requests/anything", headers={"x-api-key": "not-the-key"})
-    assert (missing.status_code, missing.json()) == (403, {"message": "Forbidden"})
+    assert (missing.status_code, missing.json()) == (401, {"message": "Unauthorized"})
     assert (wrong.status_code, wrong.json()) == (403, {"message": "Forbidden"})
 
     not_a_jwt = stack.anonymous.post("/webhooks/wix", content=b"hello", headers={"Content-Type": "text/plain"})

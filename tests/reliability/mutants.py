@@ -196,9 +196,10 @@ def _no_send_outcomes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _no_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """The gateway lets every request through, key or not (``ApiKeyRequired`` dropped from the routes)."""
+    from local.authorizers import Decision
     from local.gateway import Gateway
 
-    monkeypatch.setattr(Gateway, "authorised", lambda _self, _route, _request: True)
+    monkeypatch.setattr(Gateway, "authorise", lambda _self, _route, _request, _path: Decision())
 
 
 def _no_webhook_body_limit(monkeypatch: pytest.MonkeyPatch) -> None:

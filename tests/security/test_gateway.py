@@ -12,8 +12,9 @@ import pytest
 from local.stack import API_KEY, LocalStack
 from local.template import api_routes
 
-STOREFRONT = [r for r in api_routes() if r["function"] in ("CreateFunction", "ResendFunction") and not r["path"].startswith("/unsubscribe")]
-PUBLIC = [r for r in api_routes() if r not in STOREFRONT]
+STOREFRONT = [r for r in api_routes() if r["api_key_required"]]
+OPERATOR = [r for r in api_routes() if r["authorizer"] == "AWS_IAM"]
+PUBLIC = [r for r in api_routes() if r not in STOREFRONT and r not in OPERATOR]
 
 
 def concrete(path: str) -> str:
@@ -21,8 +22,10 @@ def concrete(path: str) -> str:
 
 
 def test_the_template_requires_the_api_key_on_every_storefront_route_and_only_there() -> None:
-    assert len(STOREFRONT) == 6, STOREFRONT
-    assert all(route["api_key_required"] for route in STOREFRONT)
+    assert len(STOREFRONT) == 8, STOREFRONT  # create, get, list, void, resend, lost link, settings get and put
+    assert all(route["authorizer"] == "SiteKeyAuthorizer" for route in STOREFRONT)
+    assert {route["path"] for route in OPERATOR} == {"/sites/{instanceId}/api-keys", "/sites/{instanceId}/api-keys/{keyId}"}
+    assert not any(route["api_key_required"] for route in OPERATOR)
     # The webhook authenticates by its JWT signature; unsubscribe links are opened by customers.
     assert {route["path"] for route in PUBLIC} >= {"/webhooks/wix"}
     assert not any(route["api_key_required"] for route in PUBLIC)
@@ -30,15 +33,15 @@ def test_the_template_requires_the_api_key_on_every_storefront_route_and_only_th
 
 @pytest.mark.parametrize("route", STOREFRONT, ids=lambda r: f"{r['method']} {r['path']}")
 @pytest.mark.parametrize("key", [None, "", "wrong-key", "x" + API_KEY, API_KEY.upper()], ids=["none", "empty", "wrong", "prefixed", "case"])
-def test_a_storefront_route_without_the_right_key_is_403_at_the_gateway_and_reaches_nothing(
+def test_a_storefront_route_without_the_right_key_is_refused_at_the_gateway_and_reaches_nothing(
     local_stack: LocalStack, sandbox: httpx.Client, route: dict[str, str], key: str | None
 ) -> None:
     calls_before = len(sandbox.get("/_sandbox/calls").json()["calls"])
     headers = {} if key is None else {"x-api-key": key}
     body = {"orderId": "order-1", "externalId": "inv-1", "title": "t", "amount": "1.00"}
     response = httpx.request(route["method"], local_stack.api_url + concrete(route["path"]), headers=headers, json=body, timeout=30)
-    assert response.status_code == 403
-    assert response.json() == {"message": "Forbidden"}
+    # No key at all: the site-key authorizer's identity source is missing (401); a wrong one: the key check (403).
+    assert (response.status_code, response.json()) == ((401, {"message": "Unauthorized"}) if not key else (403, {"message": "Forbidden"}))
     assert len(sandbox.get("/_sandbox/calls").json()["calls"]) == calls_before  # no function ran
 
 
@@ -79,3 +82,10 @@ def test_a_body_that_is_not_utf8_is_a_400_not_a_500(local_stack: LocalStack, pat
     )
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "VALIDATION_FAILED"
+
+
+@pytest.mark.parametrize("route", OPERATOR, ids=lambda r: f"{r['method']} {r['path']}")
+@pytest.mark.parametrize("headers", [{}, {"x-api-key": API_KEY}, {"x-operator-key": "wrong"}], ids=["none", "storefront-key", "wrong"])
+def test_an_operator_route_needs_iam_and_a_storefront_key_is_not_enough(local_stack: LocalStack, route: dict[str, str], headers) -> None:
+    response = httpx.request(route["method"], local_stack.api_url + concrete(route["path"]), headers=headers, timeout=30)
+    assert response.status_code == 403

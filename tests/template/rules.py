@@ -47,7 +47,17 @@ def run(name: str, cfn: dict[str, Any]) -> Problems:
 
 # Routes reached without the storefront API key: their own signature is their authentication.
 KEYLESS_ROUTES = {("post", "/webhooks/wix"), ("get", "/unsubscribe/{token}"), ("post", "/unsubscribe/{token}")}
+# The operator's routes (an APP deployment's site keys): IAM-signed requests, no storefront key.
+IAM_ROUTES = {
+    ("post", "/sites/{instanceId}/api-keys"),
+    ("get", "/sites/{instanceId}/api-keys"),
+    ("delete", "/sites/{instanceId}/api-keys/{keyId}"),
+}
+# Functions that do not use the payment-requests store: what they may do instead.
+NOT_STORE_USERS = {"AuthorizerFunction": {"dynamodb:GetItem"}}
 STOREFRONT_ROUTES = {
+    ("get", "/settings"),
+    ("put", "/settings"),
     ("post", "/payment-requests"),
     ("get", "/payment-requests"),
     ("get", "/payment-requests/{id}"),
@@ -66,6 +76,11 @@ ALLOWED_MANAGED_POLICIES = {
     "AmazonAPIGatewayPushToCloudWatchLogs": "the account-level role API Gateway itself needs to write access logs",
 }
 PHONE_NUMBERS_ONLY = "arn:${AWS::Partition}:sns:*:*:*"
+# Reading an identity (is a site's sender verified?) sends nothing.
+SES_READ_ONLY = {"ses:GetEmailIdentity"}
+SES_IDENTITIES = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"
+# APP mode: each site sends as its own sender, which PUT /settings checks is one of this account's SES identities.
+SES_APP_MODE_CONDITION = "IsAppMode"
 SES_RESOURCES = {
     "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderEmail}",
     "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/split(${SenderEmail}, '@')[1]",
@@ -92,7 +107,16 @@ def function_role(cfn: dict[str, Any], function: dict[str, Any]) -> tuple[str, d
 
 
 def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
-    return as_list(document.get("Statement", []))
+    """The document's statements; one under ``Fn::If`` counts with its condition noted in ``_condition``."""
+    found = []
+    for statement in as_list(document.get("Statement", [])):
+        if isinstance(statement, dict) and set(statement) == {"Fn::If"}:
+            condition, when_true, when_false = statement["Fn::If"]
+            found += [{**when_true, "_condition": condition}] if isinstance(when_true, dict) and "Ref" not in when_true else []
+            found += [{**when_false, "_condition": f"not {condition}"}] if isinstance(when_false, dict) and "Ref" not in when_false else []
+        else:
+            found.append(statement)
+    return found
 
 
 def role_documents(cfn: dict[str, Any], role: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -239,7 +263,17 @@ def _permissions_boundary(cfn: dict[str, Any]) -> Problems:
     return problems
 
 
-@rule("SES-SENDER-ONLY", "ses:SendEmail only from the SenderEmail identity (address or domain) and the chosen configuration set")
+def _site_mode(rendered: str) -> str:
+    """``{if IsAppMode: identity/* else X}`` → X: what a SITE deployment grants."""
+    prefix = f"{{if {SES_APP_MODE_CONDITION}: {SES_IDENTITIES} else "
+    return rendered[len(prefix) : -1] if rendered.startswith(prefix) and rendered.endswith("}") else rendered
+
+
+@rule(
+    "SES-SENDER-ONLY",
+    "ses:SendEmail only from the SenderEmail identity (address or domain) and the chosen configuration set; in APP mode "
+    "from this account's identities (each site's sender is checked to be one); other SES actions only read identities",
+)
 def _ses_sender_only(cfn: dict[str, Any]) -> Problems:
     problems, grants = [], 0
     for role_name, role in resources(cfn, "AWS::IAM::Role").items():
@@ -247,14 +281,22 @@ def _ses_sender_only(cfn: dict[str, Any]) -> Problems:
             actions = [render(a) for a in as_list(st.get("Action", []))]
             if not any(a.startswith("ses:") for a in actions):
                 continue
+            if set(actions) <= SES_READ_ONLY:
+                continue
             grants += 1
             if actions != ["ses:SendEmail"]:
                 problems.append(f"{role_name} grants SES actions {actions}; only ses:SendEmail is needed")
-            extra = {render(r) for r in as_list(st.get("Resource", []))} - SES_RESOURCES
+            # SITE mode's view of the statement: APP mode may send as any identity (the site's checked sender).
+            resources_ = {_site_mode(render(r)) for r in as_list(st.get("Resource", []))}
+            extra = resources_ - SES_RESOURCES
             if extra:
                 problems.append(f"{role_name} may send e-mail as {sorted(extra)}")
-            condition = st.get("Condition", {}).get("StringEquals", {}).get("ses:FromAddress")
-            if render(condition) != "${SenderEmail}":
+            condition = st.get("Condition", {})
+            if isinstance(condition, dict) and set(condition) == {"Fn::If"}:
+                mode, app_mode_condition, condition = condition["Fn::If"]
+                if mode != SES_APP_MODE_CONDITION or app_mode_condition != {"StringLike": {"ses:FromAddress": "*"}}:
+                    problems.append(f"{role_name}'s ses:SendEmail condition differs by {mode}, not by deployment mode")
+            if render(condition.get("StringEquals", {}).get("ses:FromAddress")) != "${SenderEmail}":
                 problems.append(f"{role_name}'s ses:SendEmail is not conditioned on ses:FromAddress = SenderEmail")
     if grants == 0:
         problems.append("no role may send e-mail")
@@ -409,18 +451,30 @@ def _api_keys(cfn: dict[str, Any]) -> Problems:
     problems = []
     (api,) = resources(cfn, "AWS::ApiGateway::RestApi").values()
     body = props(api)["Body"]
-    routes = {}
+    routes, guards = {}, {}
     for path, methods in body.get("paths", {}).items():
         for method, spec in methods.items():
-            routes[(method, path)] = any("api_key" in requirement for requirement in spec.get("security", []))
-    for route in sorted(STOREFRONT_ROUTES | KEYLESS_ROUTES):
+            if not isinstance(spec, dict) or method.startswith("x-"):
+                continue
+            requirements = {name for requirement in spec.get("security", []) for name in requirement}
+            routes[(method, path)] = "api_key" in requirements
+            guards[(method, path)] = requirements
+    for route in sorted(STOREFRONT_ROUTES | KEYLESS_ROUTES | IAM_ROUTES):
         if route not in routes:
             problems.append(f"route {route[0].upper()} {route[1]} is missing")
     for route, key_required in sorted(routes.items()):
+        name = f"{route[0].upper()} {route[1]}"
         if route in KEYLESS_ROUTES and key_required:
-            problems.append(f"{route[0].upper()} {route[1]} requires the API key, but its callers (Wix, customers) have none")
-        if route not in KEYLESS_ROUTES and not key_required:
-            problems.append(f"{route[0].upper()} {route[1]} is reachable without the API key")
+            problems.append(f"{name} requires the API key, but its callers (Wix, customers) have none")
+        elif route in IAM_ROUTES and "AWS_IAM" not in guards[route]:
+            problems.append(f"{name} is an operator route but is not IAM-authorized")
+        elif route not in KEYLESS_ROUTES | IAM_ROUTES:
+            if not key_required:
+                problems.append(f"{name} is reachable without the API key")
+            if "SiteKeyAuthorizer" not in guards[route]:
+                problems.append(f"{name} does not pass the site-key authorizer (APP mode could not tell its site)")
+        if route in KEYLESS_ROUTES and guards[route] - {"api_key"}:
+            problems.append(f"{name} has an authorizer, but its callers (Wix, customers) have no key")
     key_header = body.get("securityDefinitions", {}).get("api_key", {})
     if key_header.get("name") != "x-api-key" or key_header.get("in") != "header":
         problems.append("the API key is not read from the x-api-key header")
@@ -542,7 +596,7 @@ def _store_permissions(cfn: dict[str, Any]) -> Problems:
         for _policy, st in granted(cfn, role):
             if any("PaymentRequestsTable" in render(r) for r in as_list(st.get("Resource", []))):
                 allowed |= {render(a) for a in as_list(st.get("Action", []))}
-        missing = needed - allowed
+        missing = NOT_STORE_USERS.get(name, needed) - allowed
         if missing:
             problems.append(f"{name} cannot make the store's calls {sorted(missing)} on PaymentRequestsTable")
     return problems

@@ -98,7 +98,7 @@ def test_tables_functions_layer_api_bus_queues_and_dashboard_are_present(deploye
     assert {deployed.physical["PaymentRequestsTable"], deployed.physical["IdempotencyTable"]} <= set(tables)
     table = deployed.client("dynamodb").describe_table(TableName=deployed.physical["PaymentRequestsTable"])["Table"]
     indexes = table["GlobalSecondaryIndexes"]
-    assert {index["IndexName"] for index in indexes} == {"ByOrder", "DueReminders"}
+    assert {index["IndexName"] for index in indexes} == {"ByOrder", "DueReminders", "BySite"}
 
 
 def test_functions_run_the_uploaded_code_with_their_settings(deployed: Deployed) -> None:

@@ -156,6 +156,67 @@ class LostLinkResendInput(InputModel):
     )
 
 
+HourMinute = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+Locale = Annotated[str, StringConstraints(max_length=35, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")]
+
+
+class QuietHoursInput(InputModel):
+    start: HourMinute
+    end: HourMinute
+
+
+class SiteRemindersInput(InputModel):
+    enabled: bool | None = None
+    schedule: Annotated[list[Annotated[str, StringConstraints(max_length=40)]], Field(min_length=1, max_length=20)] | None = None
+    max: Annotated[int, Field(ge=0, le=20)] | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: list[str] | None) -> list[str] | None:
+        return validate_schedule(value) if value is not None else None
+
+
+class SiteSettingsInput(InputModel):
+    """``PUT /settings``: a site's own settings. A field left out (or null) falls back to the template's parameter."""
+
+    store_name: Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True), NoControlCharacters] | None = None
+    sender_email: EmailText | None = Field(
+        None, description="Must be a verified SES identity of this deployment (the address or its domain)"
+    )
+    channels: Annotated[list[Channel], Field(min_length=1, max_length=2)] | None = None
+    reminders: SiteRemindersInput | None = None
+    quiet_hours: QuietHoursInput | None = None
+    time_zone: ZoneText | None = None
+    locale: Locale | None = None
+
+    @field_validator("sender_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            return parse_email(value)
+        except ContactRefused as exc:
+            raise ValueError(str(exc)) from exc
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value and not is_valid_time_zone(value):
+            raise ValueError("not an IANA time zone such as America/New_York")
+        return value or None
+
+    @model_validator(mode="after")
+    def _unique_channels(self) -> SiteSettingsInput:
+        if self.channels and len(set(self.channels)) != len(self.channels):
+            raise ValueError("channels must not repeat")
+        return self
+
+    def overrides(self) -> dict[str, object]:
+        """What is stored: only what the site set."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
 # ---- responses ---------------------------------------------------------------------------------
 
 
@@ -252,6 +313,34 @@ class PaymentRequestList(OutputModel):
     payment_requests: list[PaymentRequestView]
 
 
+class SiteSettingsView(OutputModel):
+    """A site's settings in effect, and which of them it set itself (the rest are the template's)."""
+
+    store_name: str
+    sender_email: str
+    channels: list[str]
+    reminders: dict[str, object]
+    quiet_hours: dict[str, str]
+    time_zone: str
+    locale: str
+    overridden: list[str]
+
+
+class NewApiKeyView(OutputModel):
+    key_id: str
+    api_key: str = Field(description="Shown once: only its hash is kept")
+
+
+class ApiKeyView(OutputModel):
+    key_id: str
+    created_at: str
+    revoked_at: str | None = None
+
+
+class ApiKeyList(OutputModel):
+    api_keys: list[ApiKeyView]
+
+
 class ErrorDetail(OutputModel):
     code: str
     message: str
@@ -264,6 +353,7 @@ class ErrorResponse(OutputModel):
 
 _ERROR_DESCRIPTIONS = {
     400: "The body is not JSON",
+    403: "The API key is missing or wrong, or the app is not installed on its site",
     404: "Not found (the code says what)",
     409: "Conflict with the request's state or an earlier call",
     415: "The body is not JSON (send Content-Type: application/json)",

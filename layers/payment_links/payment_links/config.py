@@ -23,9 +23,8 @@ class Settings(BaseModel):
     deployment_mode: Literal["SITE", "APP"] = Field("SITE", alias="DEPLOYMENT_MODE")
     # APP mode: how long a removed site's data is kept before it is deleted (a reinstall within it keeps it all).
     retention_days: int = Field(30, ge=0, le=3650, alias="RETENTION_DAYS")
-    # APP mode: the API Gateway API key the site-key authorizer hands back for the usage plan (its id; the
-    # authorizer reads the value once per cold start).
-    usage_plan_key_id: str = Field("", alias="USAGE_PLAN_KEY_ID")
+    # APP mode: the secret holding the usage plan key the site-key authorizer hands back to API Gateway.
+    usage_plan_key_secret: str = Field("", alias="USAGE_PLAN_KEY_SECRET")
     table_name: str = Field("payment-links", alias="TABLE_NAME")
     idempotency_table_name: str = Field("payment-links-idempotency", alias="IDEMPOTENCY_TABLE_NAME")
     event_bus_name: str = Field("default", alias="EVENT_BUS_NAME")

@@ -98,7 +98,8 @@ class StorefrontResolver(APIGatewayRestResolver):
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         path = str(event.get("path") or "")
-        if event.get("body") and not _is_json(_header(event, "content-type")) and not path.startswith(self._form_paths):
+        may_have_body = event.get("body") or str(event.get("httpMethod", "")).upper() in ("POST", "PUT", "PATCH")
+        if may_have_body and not _is_json(_header(event, "content-type")) and not path.startswith(self._form_paths):
             return _proxy_response(
                 415,
                 "UNSUPPORTED_MEDIA_TYPE",
