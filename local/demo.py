@@ -172,7 +172,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m local.demo", description="Drive both seed flows against the running local stack.")
     parser.add_argument("--api-url", default=env("LOCAL_API_URL", f"http://127.0.0.1:{env('LOCAL_API_PORT', '3000')}"))
     parser.add_argument("--sandbox-url", default=env("LOCAL_SANDBOX_URL", f"http://127.0.0.1:{env('LOCAL_SANDBOX_PORT', '3100')}"))
-    parser.add_argument("--api-key", default="local-dev-key")
+    parser.add_argument(
+        "--api-key",
+        default=env("LOCAL_API_KEY", "local-dev-key"),
+        help="the storefront key: local-dev-key, or with make run ARGS=\"--mode app\" a site's (local-site-a-key)",
+    )
     return parser.parse_args(argv)
 
 

@@ -1,4 +1,6 @@
-"""The whole local stack, started once for the e2e package on free ports, and clients that drive it over HTTP.
+"""The whole local stack, started once per deployment mode for the e2e package on free ports, and clients that
+drive it over HTTP. Every e2e test runs in both modes: SITE (one Wix site, the API key ``local-dev-key``) and APP
+(a Wix app's backend; the tests act as demo site A, with its storefront key, its OAuth token at the sandbox).
 
 Package-scoped rather than session-scoped: the stack sets the process environment for the in-process
 handlers (moto's endpoint, the sandbox's URL), and that must be undone before other packages' tests run.
@@ -12,14 +14,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from local.stack import LocalStack, StackConfig
+from local.stack import DEMO_SITE_KEYS, LocalStack, StackConfig
+from local.wix_sandbox import SITE_A_INSTANCE_ID
 
 from .support import API_KEY, Stack
 
 
-@pytest.fixture(scope="package")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+@pytest.fixture(scope="package", params=["site", "app"])
+def local_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     config = StackConfig(
+        mode=request.param,
         api_port=0,
         moto_port=0,
         sandbox_port=0,
@@ -38,8 +42,9 @@ def state_dir(local_stack: LocalStack) -> Path:
 
 @pytest.fixture(scope="package")
 def stack(local_stack: LocalStack) -> Iterator[Stack]:
+    key = DEMO_SITE_KEYS[SITE_A_INSTANCE_ID] if local_stack.config.app_mode else API_KEY
     with (
-        httpx.Client(base_url=local_stack.api_url, headers={"x-api-key": API_KEY}, timeout=30) as api,
+        httpx.Client(base_url=local_stack.api_url, headers={"x-api-key": key}, timeout=30) as api,
         httpx.Client(base_url=local_stack.api_url, timeout=30) as anonymous,
         httpx.Client(base_url=local_stack.sandbox_url, timeout=30) as sandbox,
     ):
@@ -56,3 +61,12 @@ def sandbox_defaults(request: pytest.FixtureRequest) -> Iterator[None]:
     stack.set_webhook_policy()
     stack.sandbox.delete("/_sandbox/faults")
     stack.sandbox.put("/_sandbox/site", json={"paymentPagePublished": True})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``app_mode_only`` (several sites) run on the APP-mode stack only: their SITE-mode copies are
+    deselected, not skipped (a SITE deployment has one site; there is nothing to run)."""
+    site_copies = [item for item in items if item.get_closest_marker("app_mode_only") and "[site]" in item.nodeid]
+    if site_copies:
+        config.hook.pytest_deselected(items=site_copies)
+        items[:] = [item for item in items if item not in site_copies]

@@ -7,13 +7,16 @@ import pytest
 from local import demo
 from local.stack import LocalStack
 
+from .support import Stack
+
 pytestmark = pytest.mark.e2e
 
 
-def test_the_demo_drives_both_seed_flows_to_the_end(local_stack: LocalStack):
+def test_the_demo_drives_both_seed_flows_to_the_end(local_stack: LocalStack, stack: Stack):
     lines: list[str] = []
+    key = stack.api.headers["x-api-key"]  # in APP mode, demo site A's
 
-    code = demo.main(["--api-url", local_stack.api_url, "--sandbox-url", local_stack.sandbox_url], out=lines.append)
+    code = demo.main(["--api-url", local_stack.api_url, "--sandbox-url", local_stack.sandbox_url, "--api-key", key], out=lines.append)
 
     assert code == 0, "\n".join(lines)
     assert lines[-1] == "Both seed flows passed."

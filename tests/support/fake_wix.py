@@ -46,6 +46,14 @@ class FakeWix:
     page_published: bool = True
     page_size_cap: int = 100
     lock: threading.Lock = field(default_factory=threading.Lock)
+    oauth_tokens: list[dict[str, Any]] = field(default_factory=list)  # each client-credentials token request
+    _caller: str | None = None  # the instance whose token made the call being served (None: the API key)
+
+    def _visible(self, request: dict[str, Any] | None) -> dict[str, Any] | None:
+        """A request as the caller may see it: another site's is as if it did not exist."""
+        if request is None or request.get("_instance") in (None, self._caller):
+            return request
+        return None
 
     # -- setup -----------------------------------------------------------------------------
 
@@ -107,6 +115,7 @@ class FakeWix:
 
     def install(self, router: respx.Router) -> None:
         routes = [
+            ("token", "POST", rf"^{BASE_URL}/oauth2/token$", "_token"),
             ("getOrder", "GET", rf"^{BASE_URL}/ecom/v1/orders/(?P<id>[^/]+)$", "_get_order"),
             ("query", "POST", rf"^{BASE_URL}{OPR}/query$", "_query"),
             ("url", "POST", rf"^{BASE_URL}{OPR}/url$", "_url"),
@@ -125,7 +134,9 @@ class FakeWix:
         def side_effect(request: httpx.Request, **params: str) -> httpx.Response:
             with self.lock:
                 self.calls.append((name, request.url.path))
-                if request.headers.get("Authorization") != "test-api-key" or request.headers.get("wix-site-id") != "test-site":
+                api_key = request.headers.get("Authorization") == "test-api-key" and request.headers.get("wix-site-id") == "test-site"
+                oauth = str(request.headers.get("Authorization", "")).startswith("token-")  # APP mode: a token per instance
+                if name != "token" and not (api_key or oauth):
                     return wix_error(401, message="unauthenticated")
                 if self.faults[name]:
                     fault = self.faults[name].popleft()
@@ -133,11 +144,18 @@ class FakeWix:
                         raise fault
                     return fault
                 body = json.loads(request.content) if request.content else {}
+                # APP mode: an OAuth token is one site's; it sees requests of that site (and those made without one).
+                self._caller = str(request.headers.get("Authorization", "")).removeprefix("token-") if oauth else None
                 return getattr(self, handler_name)(body, **params)
 
         return side_effect
 
     # -- endpoints ---------------------------------------------------------------------------
+
+    def _token(self, body: dict[str, Any]) -> httpx.Response:
+        """OAuth client credentials (APP mode): a token per app instance."""
+        self.oauth_tokens.append({"client_id": body.get("client_id"), "instance_id": body.get("instance_id")})
+        return httpx.Response(200, json={"access_token": f"token-{body.get('instance_id')}", "token_type": "Bearer", "expires_in": 14400})
 
     def _get_order(self, _body: dict[str, Any], id: str) -> httpx.Response:
         order = self.orders.get(id)
@@ -165,14 +183,17 @@ class FakeWix:
             "expirationDate": new.get("expirationDate"),
             "createdDate": _now(),
             "updatedDate": _now(),
+            "_instance": self._caller,
         }
         return httpx.Response(
-            200, json={"orderPaymentRequest": self.requests[request_id], "orderPaymentRequestUrl": self.url_for(request_id)}
+            200, json={"orderPaymentRequest": _wire(self.requests[request_id]), "orderPaymentRequestUrl": self.url_for(request_id)}
         )
 
     def _get(self, _body: dict[str, Any], id: str) -> httpx.Response:
-        found = self.requests.get(id)
-        return httpx.Response(200, json={"orderPaymentRequest": found}) if found else wix_error(404, "ORDER_PAYMENT_REQUEST_NOT_FOUND")
+        found = self._visible(self.requests.get(id))
+        return (
+            httpx.Response(200, json={"orderPaymentRequest": _wire(found)}) if found else wix_error(404, "ORDER_PAYMENT_REQUEST_NOT_FOUND")
+        )
 
     def _update(self, body: dict[str, Any], id: str) -> httpx.Response:
         found = self.requests.get(id)
@@ -196,12 +217,12 @@ class FakeWix:
 
     def _url(self, body: dict[str, Any]) -> httpx.Response:
         request_id = body.get("orderPaymentRequestId")
-        if request_id not in self.requests:
+        if self._visible(self.requests.get(str(request_id))) is None:
             return wix_error(404, "ORDER_PAYMENT_REQUEST_NOT_FOUND")
         return httpx.Response(200, json={"orderPaymentRequestUrl": self.url_for(request_id)})
 
     def _void(self, body: dict[str, Any]) -> httpx.Response:
-        found = self.requests.get(body.get("orderPaymentRequestId"))
+        found = self._visible(self.requests.get(str(body.get("orderPaymentRequestId"))))
         if not found:
             return wix_error(404, "ORDER_PAYMENT_REQUEST_NOT_FOUND")
         if found["status"] in ("PAID", "EXPIRED"):
@@ -218,8 +239,9 @@ class FakeWix:
             filter_, offset = state["filter"], state["offset"]
         else:
             filter_, offset = query.get("filter", {}), 0
-        matches = sorted((r for r in self.requests.values() if _matches(r, filter_)), key=lambda r: r["createdDate"], reverse=True)
-        page = matches[offset : offset + limit]
+        visible = (r for r in self.requests.values() if self._visible(r) is not None)
+        matches = sorted((r for r in visible if _matches(r, filter_)), key=lambda r: r["createdDate"], reverse=True)
+        page = [_wire(r) for r in matches[offset : offset + limit]]
         has_next = offset + limit < len(matches)
         cursor = base64.b64encode(json.dumps({"filter": filter_, "offset": offset + limit}).encode()).decode() if has_next else None
         return httpx.Response(
@@ -229,6 +251,11 @@ class FakeWix:
                 "pagingMetadata": {"count": len(page), "cursors": {"next": cursor}, "hasNext": has_next},
             },
         )
+
+
+def _wire(request: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A request as Wix sends it (without the fake's own bookkeeping)."""
+    return None if request is None else {key: value for key, value in request.items() if not key.startswith("_")}
 
 
 def _field(record: dict[str, Any], path: str) -> Any:

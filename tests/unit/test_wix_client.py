@@ -37,7 +37,7 @@ def test_api_key_mode_sends_the_raw_key_and_site_id(http):
 
 
 @respx.mock
-def test_oauth_token_is_cached_and_renewed_after_a_401(http):
+def test_oauth_token_is_cached_and_renewed_and_the_call_repeated_after_a_401(http):
     tokens = iter(["tok-1", "tok-2"])
     token_route = respx.post(f"{BASE}/oauth2/token").mock(
         side_effect=lambda request: httpx.Response(200, json={"access_token": next(tokens), "token_type": "Bearer", "expires_in": 14400})
@@ -57,10 +57,9 @@ def test_oauth_token_is_cached_and_renewed_after_a_401(http):
     client.get_payment_request("r1")
     assert token_route.call_count == 1
     assert json.loads(token_route.calls.last.request.content)["grant_type"] == "client_credentials"
-    with pytest.raises(WixAuthError):
-        client.get_payment_request("r1")
-    client.get_payment_request("r1")
+    client.get_payment_request("r1")  # refused once: a fresh token, the same call again, inline
     assert seen == ["tok-1", "tok-1", "tok-1", "tok-2"]
+    assert token_route.call_count == 2
 
 
 @respx.mock
@@ -137,3 +136,45 @@ def test_order_number_may_be_an_integer_on_the_wire(http):
     )
     order = api_key_client(http).get_order("o1")
     assert order.number == "10042" and str(order.balance) == "5.0"
+
+
+@respx.mock
+def test_each_site_has_its_own_oauth_token_and_a_401_for_one_never_touches_another(http):
+    from payment_links.wix.auth import auth_from_credentials
+
+    credentials = {"appId": "app-1", "appSecret": "secret-1"}
+    issued: list[str] = []
+
+    def token(request: httpx.Request) -> httpx.Response:
+        instance = json.loads(request.content)["instance_id"]
+        issued.append(instance)
+        return httpx.Response(200, json={"access_token": f"tok-{instance}-{len(issued)}", "expires_in": 14400})
+
+    respx.post(f"{BASE}/oauth2/token").mock(side_effect=token)
+    route = respx.get(f"{BASE}/ecom/v1/order-payment-requests/r1")
+    route.side_effect = [
+        httpx.Response(200, json={"orderPaymentRequest": OPR}),  # site A
+        httpx.Response(200, json={"orderPaymentRequest": OPR}),  # site B
+        httpx.Response(401, json={"message": "token expired"}),  # site A: its token is refused once
+        httpx.Response(200, json={"orderPaymentRequest": OPR}),  # site A, with a fresh token
+        httpx.Response(200, json={"orderPaymentRequest": OPR}),  # site B, still its first token
+    ]
+    site_a = WixClient(http, lambda: auth_from_credentials("OAUTH", credentials, "", "instance-a"), SETTINGS)
+    site_b = WixClient(http, lambda: auth_from_credentials("OAUTH", credentials, "", "instance-b"), SETTINGS)
+
+    site_a.get_payment_request("r1")
+    site_b.get_payment_request("r1")
+    site_a.get_payment_request("r1")
+    site_b.get_payment_request("r1")
+
+    assert issued == ["instance-a", "instance-b", "instance-a"]  # B never needed a new token
+    used = [call.request.headers["Authorization"] for call in route.calls]
+    assert used == ["tok-instance-a-1", "tok-instance-b-2", "tok-instance-a-1", "tok-instance-a-3", "tok-instance-b-2"]
+
+
+@respx.mock
+def test_a_refused_api_key_is_not_retried(http):
+    route = respx.get(f"{BASE}/ecom/v1/order-payment-requests/r1").respond(401, json={"message": "bad key"})
+    with pytest.raises(WixAuthError):
+        api_key_client(http).get_payment_request("r1")
+    assert route.call_count == 1

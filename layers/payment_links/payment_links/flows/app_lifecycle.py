@@ -14,7 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from payment_links.sites import SiteRegistry
+from payment_links.sites import SiteRegistry, forget_site
 from payment_links.tenancy import Site, instance_of
 from payment_links.wix import webhooks
 
@@ -40,9 +40,12 @@ def apply_lifecycle_event(envelope: webhooks.WebhookEnvelope, registry: SiteRegi
         return STALE
     if envelope.event_type == webhooks.APP_INSTALLED:
         registry.install(site, at)
+        forget_site(site)
         logger.info("site registered", extra={"instance_id": instance_id})
         return INSTALLED
-    if not registry.remove(site, at, retention_days):
+    removed = registry.remove(site, at, retention_days)
+    forget_site(site)  # this process at once; the others within sites.SITE_CACHE_SECONDS
+    if not removed:
         return UNKNOWN_SITE
     logger.info("site removed", extra={"instance_id": instance_id, "retention_days": retention_days})
     return REMOVED

@@ -28,6 +28,7 @@ class WixAuth(Protocol):
 class ApiKeyAuth:
     api_key: str
     site_id: str
+    renewable = False  # a refused key stays refused
 
     def headers(self, http: httpx.Client, base_url: str) -> dict[str, str]:
         return {"Authorization": self.api_key, "wix-site-id": self.site_id}
@@ -41,6 +42,7 @@ class OAuthAuth:
     app_id: str
     app_secret: str = field(repr=False)
     instance_id: str
+    renewable = True  # a refused token is replaced by a fresh one
     _token: str | None = field(default=None, repr=False)
     _expires_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

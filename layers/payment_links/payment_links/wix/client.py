@@ -215,17 +215,11 @@ class WixClient:
 
     def _send(self, endpoint: str, method: str, path: str, json: dict[str, Any] | None = None) -> dict[str, Any]:
         auth = self._auth()
-        base = self._settings.wix_base_url
-        try:
-            response = self._http.request(method, f"{base}{path}", json=json, headers=auth.headers(self._http, base), timeout=self._timeout)
-        except httpx.TimeoutException as exc:
-            logger.warning("Wix call timed out", extra={"wix_endpoint": endpoint})
-            raise WixUnavailable(f"Wix did not answer {endpoint} in time") from exc
-        except httpx.TransportError as exc:
-            logger.warning("Wix call failed to connect", extra={"wix_endpoint": endpoint, "error": type(exc).__name__})
-            raise WixUnavailable(f"Wix could not be reached for {endpoint}") from exc
-        if response.status_code == 401:
-            auth.invalidate()  # an expired OAuth token: the next attempt fetches a fresh one
+        response = self._request(endpoint, method, path, json, auth)
+        if response.status_code == 401 and getattr(auth, "renewable", False):
+            # An OAuth token Wix no longer takes (expired, revoked): this site's token only is renewed, once.
+            auth.invalidate()
+            response = self._request(endpoint, method, path, json, auth)
         if response.is_success:
             try:
                 payload = response.json()
@@ -235,6 +229,17 @@ class WixClient:
                 raise WixUnavailable(f"Wix sent an unexpected {endpoint} response", status=response.status_code)
             return payload
         raise self._error(endpoint, response)
+
+    def _request(self, endpoint: str, method: str, path: str, json: dict[str, Any] | None, auth: WixAuth) -> httpx.Response:
+        base = self._settings.wix_base_url
+        try:
+            return self._http.request(method, f"{base}{path}", json=json, headers=auth.headers(self._http, base), timeout=self._timeout)
+        except httpx.TimeoutException as exc:
+            logger.warning("Wix call timed out", extra={"wix_endpoint": endpoint})
+            raise WixUnavailable(f"Wix did not answer {endpoint} in time") from exc
+        except httpx.TransportError as exc:
+            logger.warning("Wix call failed to connect", extra={"wix_endpoint": endpoint, "error": type(exc).__name__})
+            raise WixUnavailable(f"Wix could not be reached for {endpoint}") from exc
 
     def _error(self, endpoint: str, response: httpx.Response) -> WixError:
         request_id = response.headers.get("x-wix-request-id")
