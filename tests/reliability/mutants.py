@@ -305,6 +305,20 @@ def _adopt_any_external_id(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(create, "_check_adoptable", lambda *_args: None)
 
 
+def _no_site_scoping(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every site's records share one partition (the site prefix of the keys is gone)."""
+    from payment_links.tenancy import Site
+
+    monkeypatch.setattr(Site, "key_prefix", property(lambda _self: ""))
+
+
+def _any_key_any_site(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The authorizer takes any x-api-key as site A's."""
+    from payment_links.sites import SiteRegistry
+
+    monkeypatch.setattr(SiteRegistry, "site_of_key", lambda _self, key: ("11111111-1111-4111-8111-111111111111", "k") if key else None)
+
+
 MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "no-idempotency": _no_idempotency,
     "no-conditional-save": _no_conditional_save,
@@ -331,6 +345,8 @@ MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "no-recipient-rule": _no_recipient_rule,
     "amounts-rounded-half-up": _amounts_rounded_half_up,
     "adopt-any-external-id": _adopt_any_external_id,
+    "no-site-scoping": _no_site_scoping,
+    "any-key-any-site": _any_key_any_site,
 }
 
 

@@ -41,6 +41,8 @@ CHECKS: dict[str, list[str]] = {
     "no-recipient-rule": ["tests/functions/test_resend_recipients.py", "-k", "does_not_have"],
     "amounts-rounded-half-up": ["tests/functions/test_create_trust.py", "-k", "never_more"],
     "adopt-any-external-id": ["tests/functions/test_create_trust.py", "-k", "never_taken_over"],
+    "no-site-scoping": ["tests/functions/test_app_mode.py", "-k", "same_external_id"],
+    "any-key-any-site": ["tests/functions/test_app_mode.py", "-k", "authorizer_maps"],
 }
 
 
