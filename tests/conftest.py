@@ -19,6 +19,9 @@ TEST_ENV = {
     "UNSUBSCRIBE_BASE_URL": "https://api.test/v1",
     "SENDER_EMAIL": "payments@shop.test",
     "STORE_NAME": "Test Shop",
+    # Moto has no sending rate; the rate limiting's own tests set theirs.
+    "SES_MAX_SEND_RATE": "1000",
+    "SMS_MAX_SEND_RATE": "1000",
     "WIX_RETRY_WAIT_INITIAL_SECONDS": "0.01",
     "WIX_RETRY_WAIT_MAX_SECONDS": "0.05",
     "WIX_READ_TIMEOUT_SECONDS": "2",

@@ -1,15 +1,16 @@
-"""Resend function: resend a link by id, the lost-link flow by order, the reminder sweep, and opt-outs.
+"""Resend function: resend a link by id, the lost-link flow by order, the reminder sweep and its workers, opt-outs.
 
-One handler, two triggers: API Gateway events go to the resolver; EventBridge scheduled events run the
-sweep, which treats the event's ``time`` as the current time. Thin by design: the flows live in
-``payment_links.flows.resend``, ``.sweep`` and ``.unsubscribe``.
+One handler, three triggers: API Gateway events go to the resolver; EventBridge scheduled events run the
+sweep, which treats the event's ``time`` as the current time and puts the due requests on the reminder queue;
+SQS events are the workers' batches (Powertools batch processing, failures reported per message). Thin by
+design: the flows live in ``payment_links.flows.resend``, ``.sweep``, ``.reminder_queue`` and ``.unsubscribe``.
 """
 
 from payment_links import cold_start
 
 cold_start.pause_collector()  # until every import below is done (payment_links/cold_start.py)
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -17,17 +18,18 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from payment_links import aws
 from payment_links.api_models import LostLinkResendInput, PaymentRequestList, PaymentRequestView, ResendInput, error_responses
-from payment_links.config import get_settings
 from payment_links.deps import Dependencies, dependencies_for_request, get_dependencies
 from payment_links.domain.errors import InvalidUnsubscribeLink
 from payment_links.flows import resend, sweep, unsubscribe
+from payment_links.flows.reminder_queue import batch_now, outcome_counts, parse_body
 from payment_links.http import storefront_resolver
-from payment_links.rate_limit import limit_requests, limiter_for
-from payment_links.wix.client import get_http_client
 
 logger = Logger()
 tracer = Tracer()
@@ -120,28 +122,59 @@ def is_scheduled_event(event: Any) -> bool:
 @tracer.capture_method
 def run_sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     scheduled = parse(event=event, model=EventBridgeModel)
-    summary = sweep.run_sweep(get_dependencies(), scheduled.time, context.get_remaining_time_in_millis)
+    deps = get_dependencies()
+    sqs = aws.client("sqs") if deps.settings.reminder_queue_url else None
+    summary = sweep.run_sweep(deps, scheduled.time, context.get_remaining_time_in_millis, sqs=sqs)
     metrics.add_metric(name="RemindersDue", unit=MetricUnit.Count, value=summary.due)
-    metrics.add_metric(name="RemindersSent", unit=MetricUnit.Count, value=summary.sent)
-    metrics.add_metric(name="RemindersSkipped", unit=MetricUnit.Count, value=sum(summary.skipped.values()))
-    for reason, count in summary.skipped.items():
-        with single_metric(name="RemindersSkipped", unit=MetricUnit.Count, value=count) as by_reason:
-            by_reason.add_dimension(name="reason", value=reason)
-    metrics.add_metric(name="RemindersFailed", unit=MetricUnit.Count, value=summary.failed)
+    metrics.add_metric(name="ReminderBatches", unit=MetricUnit.Count, value=summary.batches)
+    _outcome_metrics(summary.sent, summary.failed, summary.skipped)
     metrics.add_metric(name="ReminderBacklog", unit=MetricUnit.Count, value=summary.remaining)
     metrics.add_metric(name="SweepDuration", unit=MetricUnit.Milliseconds, value=summary.duration_ms)
     return summary.to_dict()
+
+
+def _outcome_metrics(sent: int, failed: int, skipped: Mapping[str, int]) -> None:
+    metrics.add_metric(name="RemindersSent", unit=MetricUnit.Count, value=sent)
+    metrics.add_metric(name="RemindersFailed", unit=MetricUnit.Count, value=failed)
+    metrics.add_metric(name="RemindersSkipped", unit=MetricUnit.Count, value=sum(skipped.values()))
+    for reason, count in skipped.items():
+        with single_metric(name="RemindersSkipped", unit=MetricUnit.Count, value=count) as by_reason:
+            by_reason.add_dimension(name="reason", value=reason)
+
+
+# ---- the reminder workers ----------------------------------------------------------------------------
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def is_queue_event(event: Any) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    return bool(records) and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
+
+
+@tracer.capture_method
+def send_reminder_batch(record: SQSRecord) -> None:
+    """One message: one site's batch of due requests. Raises only when it should be retried (then the DLQ)."""
+    batch = parse_body(record.body)
+    sent_at = record.attributes.sent_timestamp
+    now = batch_now(batch, int(sent_at) if sent_at else None)
+    counts = outcome_counts(sweep.work_batch(get_dependencies(), batch, now))
+    skipped = {name.removeprefix("skipped:"): n for name, n in counts.items() if name.startswith("skipped:")}
+    _outcome_metrics(counts["sent"], counts["failed"], skipped)
+
+
+def run_workers(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=send_reminder_batch, processor=processor, context=context)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = get_settings()
-    # Every Wix request of this process, retries included, takes a token of the per-minute quota.
-    limit_requests(get_http_client(settings), limiter_for(settings.wix_requests_per_minute))
     if is_scheduled_event(event):
         return run_sweep(event, context)
+    if is_queue_event(event):
+        return run_workers(event, context)
     return app.resolve(event, context)
 
 

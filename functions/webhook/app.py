@@ -65,11 +65,12 @@ class WebhookDependencies:
 
     @cached_property
     def wix(self) -> "WixClient":
-        from payment_links.deps import webhook_wix_settings, wix_auth_from_secrets
+        from payment_links.deps import webhook_wix_settings, wix_auth_from_secrets, wix_quota
         from payment_links.wix.client import WixClient, get_http_client
 
         base = self.base_settings or self.settings
-        return WixClient(get_http_client(base), wix_auth_from_secrets(base, self.site), webhook_wix_settings(self.settings))
+        budget = webhook_wix_settings(self.settings)
+        return WixClient(get_http_client(base), wix_auth_from_secrets(base, self.site), budget, wix_quota(budget, self.site))
 
     def for_site(self, site: Site, overrides: dict[str, Any] | None = None) -> "WebhookDependencies":
         base = self.base_settings or self.settings

@@ -131,7 +131,7 @@ def test_unpublished_payment_page_is_424_with_instructions(aws, wix):
     status, body, _ = create(body_for(order_id, amount="5.00"))
     assert status == 424 and body["error"]["code"] == "PAYMENT_PAGE_NOT_PUBLISHED"
     assert "publish" in body["error"]["message"]
-    assert aws.table().scan()["Count"] == 0
+    assert aws.state_items() == []
 
 
 @pytest.mark.parametrize(
@@ -251,7 +251,7 @@ def test_wix_timeouts_exhausting_retries_are_503_and_nothing_is_written(aws, wix
     assert status == 503 and body["error"]["code"] == "WIX_UNAVAILABLE"
     assert "retry-after" in headers
     assert wix.count("getOrder") == 3
-    assert aws.table().scan()["Count"] == 0
+    assert aws.state_items() == []
     # The idempotency record was released: the same call succeeds once Wix is back.
     status, body, _ = create(body_for(order_id, amount="5.00"))
     assert status == 201

@@ -9,6 +9,7 @@ import pytest
 from payment_links.deps import get_dependencies
 from payment_links.domain.contacts import Customer
 from payment_links.domain.payment_request import PaymentRequest, ReminderPlan
+from payment_links.flows import sweep
 from payment_links.flows.sweep import due_request_ids
 
 from tests.functions.test_sweep_support import CountdownContext, at, reminder_emails, run_sweep
@@ -16,12 +17,14 @@ from tests.functions.test_sweep_support import CountdownContext, at, reminder_em
 CREATED = at("2026-05-04T12:00:00Z")
 DUE = CREATED + timedelta(days=1)
 COUNT = 200
-PER_RUN = 60  # what each run has time for (its context runs out after this many checks)
+BATCH = 20  # requests per batch here (100 in a deployment), so a run's time runs out between batches
+PER_RUN = 60  # what each run has time for (its context runs out after PER_RUN / BATCH looks at it)
 
 
 @pytest.fixture(autouse=True)
 def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WIX_REQUESTS_PER_MINUTE", "0")
+    monkeypatch.setattr(sweep, "BATCH_SIZE", BATCH)
 
 
 def seed_due_requests(aws, wix, count: int) -> list[str]:
@@ -58,7 +61,7 @@ def test_a_backlog_of_due_reminders_is_all_sent_once_across_runs_cut_short_by_ti
 
     runs = []
     for minute in range(0, 60, 15):
-        runs.append(run_sweep(DUE + timedelta(minutes=minute), CountdownContext(checks=PER_RUN)))
+        runs.append(run_sweep(DUE + timedelta(minutes=minute), CountdownContext(checks=PER_RUN // BATCH)))
         if runs[-1]["remaining"] == 0:
             break
 

@@ -63,7 +63,7 @@ def stored_request(wix: Any, *, external_id: str = "inv-1", amount: str = "25.00
 
 
 def table_items(aws: Any) -> list[dict[str, Any]]:
-    return aws.table().scan()["Items"]
+    return aws.state_items()
 
 
 def set_webhook_keys(secret_text: str) -> None:

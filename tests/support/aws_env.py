@@ -82,6 +82,10 @@ class AwsEnv:
     def table(self) -> Any:
         return _dynamodb_resource().Table(os.environ["TABLE_NAME"])
 
+    def state_items(self) -> list[dict[str, Any]]:
+        """The table's items that hold state: without the Wix quota's per-slot counters (payment_links.quota)."""
+        return [item for item in self.table().scan()["Items"] if not str(item["pk"]).startswith("QUOTA#")]
+
 
 @contextmanager
 def start_moto() -> Iterator[AwsEnv]:

@@ -267,6 +267,10 @@ def _field(record: dict[str, Any], path: str) -> Any:
 
 def _matches(record: dict[str, Any], filter_: dict[str, Any]) -> bool:
     for path, condition in filter_.items():
+        if isinstance(condition, dict) and "$in" in condition:
+            if _field(record, path) not in condition["$in"]:
+                return False
+            continue
         expected = condition.get("$eq") if isinstance(condition, dict) else condition
         if _field(record, path) != expected:
             return False

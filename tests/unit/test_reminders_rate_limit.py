@@ -1,13 +1,12 @@
-"""The client-side limiter for Wix's requests-per-minute quota, on a simulated clock."""
+"""The in-process token bucket (each worker's share of the SES and SNS sending rates), on a simulated clock."""
 
 from __future__ import annotations
 
 import threading
 from bisect import bisect_left
 
-import httpx
 import pytest
-from payment_links.rate_limit import RateLimitTimeout, TokenBucket, limit_requests, limiter_for
+from payment_links.rate_limit import TokenBucket, send_rate_bucket
 
 
 class FakeClock:
@@ -86,31 +85,23 @@ def test_threads_sharing_the_bucket_stay_within_the_quota_together():
     assert busiest_minute(taken) <= 120
 
 
-def test_zero_turns_the_limiter_off():
-    assert limiter_for(0) is None
+def test_a_workers_send_bucket_is_its_share_of_the_account_rate():
+    send_rate_bucket.cache_clear()
+    bucket = send_rate_bucket(100.0, 4)  # SES at 100/s, four workers
+    assert bucket is send_rate_bucket(100.0, 4)  # one per process, shared by its threads
+    assert bucket.burst == 2
+    assert bucket.per_minute == 23 * 60 + 2  # refilled at 23/s: with the burst, never 25 in one second
 
 
-def test_every_request_of_a_limited_client_takes_a_token():
+def test_the_workers_together_never_exceed_the_account_rate_in_any_second():
     clock = FakeClock()
-    bucket = TokenBucket(200, clock=clock, sleep=clock.sleep)
-    client = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200)))
-    limit_requests(client, bucket)
-    limit_requests(client, bucket)  # attaching twice must not charge twice
-
-    for _ in range(bucket.burst + 1):
-        client.get("https://wix.test/x")
-
-    assert clock() > 1000.0  # the request after the burst had to wait for a token
-
-
-def test_a_request_with_no_token_in_time_fails_as_a_retryable_timeout():
-    clock = FakeClock()
-    bucket = TokenBucket(60, burst=1, clock=clock, sleep=clock.sleep, max_wait=0.1)
-    client = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200)))
-    limit_requests(client, bucket)
-    client.get("https://wix.test/x")
-
-    # A timeout is what the Wix client retries and then reports as Wix being unavailable.
-    with pytest.raises(httpx.TimeoutException) as raised:
-        client.get("https://wix.test/x")
-    assert isinstance(raised.value, RateLimitTimeout)
+    share = send_rate_bucket.__wrapped__(14.0, 2)  # SES's default 14/s split over two workers
+    buckets = [TokenBucket(share.per_minute, burst=share.burst, clock=clock, sleep=clock.sleep, max_wait=None) for _ in range(2)]
+    taken: list[float] = []
+    for _ in range(300):
+        for bucket in buckets:
+            bucket.acquire()
+            taken.append(clock())
+    taken.sort()
+    busiest_second = max(bisect_left(taken, start + 1.0) - index for index, start in enumerate(taken))
+    assert busiest_second <= 14

@@ -73,7 +73,22 @@ class Settings(BaseModel):
     resend_cooldown_seconds: int = Field(300, ge=0, alias="RESEND_COOLDOWN_SECONDS")
     reminder_max_failures: int = Field(5, ge=1, alias="REMINDER_MAX_FAILURES")
     sweep_concurrency: int = Field(8, ge=1, le=64, alias="SWEEP_CONCURRENCY")
+    # Wix's quota per site, shared by every function through DynamoDB (payment_links.quota); 0 turns it off.
     wix_requests_per_minute: int = Field(200, ge=0, alias="WIX_REQUESTS_PER_MINUTE")
+    # The share of that quota reminders may not touch: kept for storefront calls and webhook checks.
+    wix_storefront_reserve_percent: int = Field(25, ge=0, le=90, alias="WIX_STOREFRONT_RESERVE_PERCENT")
+    # How long a storefront call waits for a quota slot before it answers 503 with Retry-After.
+    wix_quota_wait_seconds: float = Field(3.0, ge=0, le=20, alias="WIX_QUOTA_WAIT_SECONDS")
+    # Reminders reuse the URL saved with the request until it is this old; then Get URL again.
+    url_max_age_hours: int = Field(24, ge=0, le=24 * 365, alias="URL_MAX_AGE_HOURS")
+    # The account's sending rates (SES: 14/s in a new account; SNS SMS: per account and country), shared by the
+    # reminder workers; storefront sends are few and ride SES's and SNS's own retry on throttling.
+    ses_max_send_rate: float = Field(14.0, gt=0, le=10_000, alias="SES_MAX_SEND_RATE")
+    sms_max_send_rate: float = Field(20.0, gt=0, le=10_000, alias="SMS_MAX_SEND_RATE")
+    # The fan-out: the sweep enqueues batches of due requests here, the resend function's workers send them.
+    # Empty: the sweep sends in its own invocation (one process: tests, a deployment without the queue).
+    reminder_queue_url: str = Field("", alias="REMINDER_QUEUE_URL")
+    reminder_worker_concurrency: int = Field(4, ge=1, le=1000, alias="REMINDER_WORKER_CONCURRENCY")
 
     unsubscribe_base_url: str = Field("", alias="UNSUBSCRIBE_BASE_URL")
     unsubscribe_secret_name: str = Field("payment-links/unsubscribe-signing-key", alias="UNSUBSCRIBE_SECRET")

@@ -7,7 +7,7 @@ Flows take a ``Dependencies`` argument, so tests can hand them other adapters; t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -15,7 +15,10 @@ from typing import Any
 from payment_links import aws
 from payment_links.config import Settings, get_settings
 from payment_links.domain import errors
+from payment_links.domain.contacts import EMAIL, SMS
 from payment_links.notify.sender import Notifier
+from payment_links.quota import BACKGROUND, INTERACTIVE, SharedQuota, quota_scope
+from payment_links.rate_limit import send_rate_bucket
 from payment_links.secrets import get_secret_json
 from payment_links.sites import SiteRegistry, effective_settings, for_site, forget_sites
 from payment_links.store import PaymentRequestStore
@@ -42,6 +45,7 @@ class Dependencies:
     site: Site = THE_SITE
     registry: SiteRegistry | None = None
     base_settings: Settings | None = None  # the template's, before any site's overrides
+    wix_priority: str = INTERACTIVE  # BACKGROUND for reminders: they leave a share of the site's quota to the rest
 
     def for_site(self, site: Site, overrides: dict[str, Any] | None = None) -> Dependencies:
         base = self.base_settings or self.settings
@@ -49,14 +53,47 @@ class Dependencies:
         return Dependencies(
             settings=settings,
             store=self.store.for_site(site),
-            wix=WixClient(get_http_client(base), wix_auth_from_secrets(base, site), settings),
+            wix=WixClient(get_http_client(base), wix_auth_from_secrets(base, site), settings, wix_quota(base, site, self.wix_priority)),
             notifier=self.notifier.with_settings(settings),
             events=self.events,
             clock=self.clock,
             site=site,
             registry=self.registry,
             base_settings=base,
+            wix_priority=self.wix_priority,
         )
+
+    def in_background(self, senders: int | None = None) -> Dependencies:
+        """The same site, its Wix calls at reminder priority (the storefront reserve left alone), its sends within
+        this process's share of the account's sending rates (``senders`` processes share them; default: the
+        reminder workers' concurrency)."""
+        base = self.base_settings or self.settings
+        quota = wix_quota(base, self.site, BACKGROUND)
+        wix = WixClient(get_http_client(base), wix_auth_from_secrets(base, self.site), self.settings, quota)
+        sharers = senders or base.reminder_worker_concurrency
+        rates = {EMAIL: send_rate_bucket(base.ses_max_send_rate, sharers), SMS: send_rate_bucket(base.sms_max_send_rate, sharers)}
+        return replace(self, wix=wix, wix_priority=BACKGROUND, notifier=self.notifier.rate_limited(rates))
+
+
+# How long a reminder worker waits for a Wix slot before it leaves the rest of its batch for the next sweep.
+BACKGROUND_QUOTA_WAIT_SECONDS = 10.0
+
+
+@lru_cache(maxsize=4)
+def shared_quota(table_name: str, per_minute: int, reserve_percent: int) -> SharedQuota | None:
+    """This process's handle on the shared per-site Wix quota (None when the quota is off)."""
+    return SharedQuota(aws.client("dynamodb"), table_name, per_minute, reserve_percent) if per_minute > 0 else None
+
+
+def wix_quota(settings: Settings, site: Site, priority: str = INTERACTIVE) -> Callable[[], None] | None:
+    """What a Wix client of ``site`` calls before each request: a slot of the site's quota, or QuotaExhausted."""
+    quota = shared_quota(settings.table_name, settings.wix_requests_per_minute, settings.wix_storefront_reserve_percent)
+    if quota is None:
+        return None
+    wait = settings.wix_quota_wait_seconds if priority == INTERACTIVE else BACKGROUND_QUOTA_WAIT_SECONDS
+    wait = min(wait, settings.wix_retry_budget)  # a webhook's 600 ms budget includes the wait
+    scope = quota_scope(site.instance_id)
+    return lambda: quota.acquire(scope, priority, wait)
 
 
 def wix_auth_from_secrets(settings: Settings, site: Site = THE_SITE) -> Callable[[], WixAuth]:
@@ -91,7 +128,7 @@ def get_dependencies() -> Dependencies:
     return Dependencies(
         settings=settings,
         store=PaymentRequestStore(aws.client("dynamodb"), settings.table_name, settings.terminal_record_ttl_days),
-        wix=WixClient(get_http_client(settings), wix_auth_from_secrets(settings), settings),
+        wix=WixClient(get_http_client(settings), wix_auth_from_secrets(settings), settings, wix_quota(settings, THE_SITE)),
         notifier=Notifier(aws.client("sesv2"), aws.client("sns"), settings),
         events=aws.client("events"),
         registry=SiteRegistry(aws.client("dynamodb"), settings.table_name),
@@ -114,4 +151,6 @@ def dependencies_for_request(event: Mapping[str, Any]) -> Dependencies:
 
 def reset_dependencies() -> None:
     get_dependencies.cache_clear()
+    shared_quota.cache_clear()
+    send_rate_bucket.cache_clear()
     forget_sites()

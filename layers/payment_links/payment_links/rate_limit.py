@@ -1,29 +1,20 @@
-"""Client-side limiter for Wix's quota of requests per minute per app instance (site).
+"""An in-process token bucket: this process's share of the account's SES and SNS sending rates.
 
-A token bucket shared by every thread of this process, hooked into the Wix HTTP client so that each
-request actually sent (retries included) takes a token. Its burst and refill are chosen so that no
-sliding 60-second window holds more than the configured number of requests; ``0`` turns it off.
+Each reminder worker takes its share (the rate divided by the workers' concurrency, ``send_rate_bucket``)
+before every send, so the workers together stay within the account's rate; a throttled send is retried by
+the SDK and, if still throttled, handed back as retryable (``notify.sender``). Wix's per-site quota is not
+kept here: every process shares that one through DynamoDB (``payment_links.quota``).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from functools import lru_cache
 
-import httpx
-
-# A caller that cannot get a token within this long gives up with a (retryable) timeout rather than
-# holding a sweep thread past the Lambda's remaining time.
 MAX_WAIT_SECONDS = 10.0
 _EPSILON = 1e-9
-
-
-class RateLimitTimeout(httpx.PoolTimeout):
-    """No token within the wait limit. A ``httpx.TimeoutException``, so the Wix client treats it as
-    Wix being unavailable: retried with backoff, then left for the next run."""
 
 
 class TokenBucket:
@@ -72,31 +63,11 @@ class TokenBucket:
             self._sleep(wait)
 
 
-@lru_cache(maxsize=4)
-def limiter_for(per_minute: int) -> TokenBucket | None:
-    """The process-wide bucket for this quota (None when limiting is off)."""
-    return TokenBucket(per_minute) if per_minute > 0 else None
-
-
-_limited_clients: weakref.WeakKeyDictionary[httpx.Client, TokenBucket] = weakref.WeakKeyDictionary()
-_attach_lock = threading.Lock()
-
-
-def limit_requests(client: httpx.Client, limiter: TokenBucket | None) -> None:
-    """Make every request of ``client`` take a token from ``limiter`` first (once per client)."""
-    if limiter is None:
-        return
-    with _attach_lock:
-        if client in _limited_clients:
-            return
-        _limited_clients[client] = limiter
-
-        def take_token(request: httpx.Request) -> None:
-            if not limiter.acquire():
-                raise RateLimitTimeout("client-side Wix rate limit: no request slot free", request=request)
-
-        client.event_hooks["request"].append(take_token)
-
-
-def reset_limiters() -> None:
-    limiter_for.cache_clear()
+@lru_cache(maxsize=8)
+def send_rate_bucket(per_second: float, sharers: int) -> TokenBucket:
+    """This process's share of an account-wide sending rate (SES, SNS SMS) that ``sharers`` workers split, such
+    that no second holds more than ``per_second / sharers``: a burst of a tenth of it, refilled at the rest."""
+    share = per_second / max(sharers, 1)
+    burst = max(int(share / 10), 1)
+    refill_per_second = max(share - burst, 1 / 60)
+    return TokenBucket(max(round(refill_per_second * 60) + burst, 2), burst=burst, max_wait=None)

@@ -41,6 +41,7 @@ DUE_SHARDS = 4
 BY_ORDER_INDEX = "ByOrder"
 DUE_INDEX = "DueReminders"
 MAX_UPDATE_ATTEMPTS = 8
+BATCH_GET_LIMIT = 100
 
 
 class StaleRecord(Exception):
@@ -98,6 +99,25 @@ class PaymentRequestStore:
     def get(self, request_id: str) -> PaymentRequest | None:
         item = self._get({"pk": self._key("PR", request_id), "sk": "REQUEST"})
         return self._record(item) if item else None
+
+    def get_many(self, request_ids: list[str]) -> dict[str, PaymentRequest]:
+        """The records among ``request_ids`` (missing ones left out): BatchGetItem, 100 keys a call, consistent."""
+        unique = list(dict.fromkeys(request_ids))
+        found: dict[str, PaymentRequest] = {}
+        for start in range(0, len(unique), BATCH_GET_LIMIT):
+            keys = [_wire({"pk": self._key("PR", rid), "sk": "REQUEST"}) for rid in unique[start : start + BATCH_GET_LIMIT]]
+            for attempt in range(MAX_UPDATE_ATTEMPTS):
+                response = self._client.batch_get_item(RequestItems={self._table_name: {"Keys": keys, "ConsistentRead": True}})
+                for item in response.get("Responses", {}).get(self._table_name, []):
+                    record = self._record(_plain(item))
+                    found[record.id] = record
+                keys = response.get("UnprocessedKeys", {}).get(self._table_name, {}).get("Keys", [])
+                if not keys:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))  # DynamoDB asked us to slow down: back off, then the rest
+            else:
+                raise RuntimeError("DynamoDB left keys unprocessed after every retry")
+        return found
 
     def get_claim(self, external_id: str) -> Claim | None:
         item = self._get({"pk": self._key("EXT", external_id), "sk": "CLAIM"})

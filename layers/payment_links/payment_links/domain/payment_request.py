@@ -76,6 +76,8 @@ class PaymentRequest(CamelModel):
     title: str
     description: str | None = None
     url: str | None = None
+    # When Wix gave us ``url``: reminders reuse it until it is ``UrlMaxAgeHours`` old (flows.delivery.reminder_url).
+    url_fetched_at: datetime | None = None
     expiration_date: datetime | None = None
     created_at: datetime
     updated_at: datetime

@@ -111,6 +111,7 @@ def create_payment_request(request: CreatePaymentRequestInput, deps: Dependencie
         title=opr.title or request.title,
         description=opr.description if opr.description is not None else request.description,
         url=url,
+        url_fetched_at=now if url else None,
         expiration_date=opr.expiration_date or request.expiration_date,
         created_at=now,
         updated_at=now,

@@ -1,14 +1,15 @@
 """What every resend and reminder does before it sends: ask Wix for the truth, and act on it.
 
-A missed webhook must never let us chase a customer who has paid, so each send first reads the request at
-Wix (Get) and, when Wix shows it PAID, EXPIRED or VOIDED, moves our record to match (publishing
-``PaymentRequestPaid`` when it became paid). The payment page URL is always fetched fresh from Wix.
+A missed webhook must never let us chase a customer who has paid, so each send first learns the request's
+status at Wix (a Get for a resend; a Query of up to 100 ids for a batch of reminders) and, when Wix shows it
+PAID, EXPIRED or VOIDED, moves our record to match (publishing ``PaymentRequestPaid`` when it became paid).
+A resend fetches the payment page URL fresh from Wix; a reminder reuses the saved one while it is recent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
@@ -65,6 +66,15 @@ def fresh_url(request_id: str, deps: Dependencies) -> str:
     """Get Order Payment Request URL: never a stored URL, which may be stale or the site may have moved."""
     with wix_errors_as_domain():
         return deps.wix.get_payment_request_url(request_id)
+
+
+def reminder_url(record: PaymentRequest, deps: Dependencies, now: datetime) -> str:
+    """The URL a reminder carries: the one Wix gave us while it is younger than ``UrlMaxAgeHours`` (no Wix call),
+    else a fresh one. Lost-link resends always ask Wix (``fresh_url``): the customer says the link failed."""
+    max_age = timedelta(hours=deps.settings.url_max_age_hours)
+    if record.url and record.url_fetched_at is not None and now - record.url_fetched_at < max_age:
+        return record.url
+    return fresh_url(record.id, deps)
 
 
 def channels_to_use(record: PaymentRequest, requested: Sequence[str] | None) -> list[str]:

@@ -1,8 +1,9 @@
-"""Sending one due reminder: the checks before it, the claim that makes it happen once, the record after it.
+"""Sending due reminders: the checks before each, the claim that makes it happen once, the record after it.
 
-Order of checks (cheapest and most final first): still due → not past its expiry → outside the customer's
-quiet hours → a channel that has not opted out → UNPAID at Wix (a missed webhook is reconciled here) →
-a fresh URL. Then the reminder is claimed with a conditional write that advances the record to its next
+Reminders go in batches of one site's requests. Order of checks (cheapest and most final first): still due →
+not past its expiry → outside the customer's quiet hours → a channel that has not opted out → UNPAID at Wix
+(one Query for the whole batch; a missed webhook is reconciled here) → the saved URL, or a fresh one when it
+is older than ``UrlMaxAgeHours``. Then the reminder is claimed with a conditional write that advances the record to its next
 step, and only the sweep whose write wins sends: two overlapping sweeps never send the same reminder twice.
 A send that reaches nobody hands the step back and counts a failure; at the cap the reminders stop.
 """
@@ -10,6 +11,7 @@ A send that reaches nobody hands the step back and counts a failure; at the cap 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,9 +29,12 @@ from payment_links.domain.payment_request import (
     ReminderPlan,
 )
 from payment_links.domain.reminders import quiet_hours_of, schedule_next, zone
-from payment_links.flows.delivery import fresh_url, status_at_wix
+from payment_links.flows.delivery import reconcile_status, reminder_url
+from payment_links.flows.wix_errors import wix_errors_as_domain
+from payment_links.notify.sender import THROTTLED
 from payment_links.store import StaleRecord
 from payment_links.unsubscribe_token import unsubscribe_url
+from payment_links.wix.models import OrderPaymentRequest
 
 logger = Logger(child=True)
 
@@ -45,6 +50,7 @@ EXPIRED = "EXPIRED"
 OPTED_OUT = "OPTED_OUT"
 NOT_FOUND_AT_WIX = "NOT_FOUND_AT_WIX"
 TOO_MANY_FAILURES = "TOO_MANY_FAILURES"
+SEND_THROTTLED = "SEND_THROTTLED"  # SES or SNS at the account's rate: retried later, never counted against the request
 
 # Failures of the outside world rather than of this request: not counted against the request's cap
 # (an hour of Wix outage must not end every customer's reminders), and they tell the sweep to back off.
@@ -59,9 +65,64 @@ class Outcome:
 
 
 def send_due_reminder(request_id: str, deps: Dependencies, now: datetime) -> Outcome:
-    """Send the due reminder of one request, or say why not. Never raises."""
+    """Send the due reminder of one request, or say why not. Never raises for the request's own trouble."""
+    return send_due_batch([request_id], deps, now)[request_id]
+
+
+@dataclass
+class _Due:
+    """A request that passed every check that needs no Wix: what its reminder will be."""
+
+    record: PaymentRequest
+    due_at: datetime
+    step: int
+    channels: list[str]
+
+
+def send_due_batch(request_ids: list[str], deps: Dependencies, now: datetime, pool: Executor | None = None) -> dict[str, Outcome]:
+    """Send the due reminders of up to a few hundred requests of one site; each gets an outcome. Never raises
+    for one request's trouble. Wix is asked once per 100 ids (Query ``id $in``), not once per request, and the
+    saved URL is reused while it is recent (``delivery.reminder_url``), so a reminder costs a fraction of a call."""
+    ids = list(dict.fromkeys(request_ids))
+    records = deps.store.get_many(ids)
+    checked = _each(ids, lambda rid: _before_wix(records.get(rid), deps, now), deps, now, pool)
+    outcomes = {rid: result for rid, result in checked.items() if isinstance(result, Outcome)}
+    due = {rid: result for rid, result in checked.items() if isinstance(result, _Due)}
+    if not due:
+        return outcomes
+    query_failure: Exception | None = None
     try:
-        return _send_due_reminder(request_id, deps, now)
+        with wix_errors_as_domain():
+            at_wix = deps.wix.payment_requests_by_id(list(due))
+    except SYSTEMIC_FAILURES as exc:
+        logger.warning("reminders deferred", extra={"count": len(due), "error_code": exc.code})
+        return outcomes | dict.fromkeys(due, Outcome(FAILED, exc.code, systemic=True))
+    except Exception as exc:
+        query_failure = exc  # Wix refused the Query itself: counted against each request, like any failure
+    if query_failure is not None:
+        failure = query_failure
+        sent = _each(list(due), lambda rid: _raise(failure), deps, now, pool)
+    else:
+        sent = _each(list(due), lambda rid: _send_checked(due[rid], at_wix.get(rid), deps, now), deps, now, pool)
+    return outcomes | {rid: result for rid, result in sent.items() if isinstance(result, Outcome)}
+
+
+def _each(
+    ids: list[str], step: Callable[[str], Outcome | _Due], deps: Dependencies, now: datetime, pool: Executor | None
+) -> dict[str, Outcome | _Due]:
+    """``step`` for every id (on ``pool`` when given), each guarded: one request's failure is its own outcome."""
+    run = pool.map if pool is not None else map
+    return dict(zip(ids, run(lambda rid: _guarded(rid, deps, now, lambda: step(rid)), ids), strict=True))
+
+
+def _raise(exc: Exception) -> Outcome:
+    raise exc
+
+
+def _guarded(request_id: str, deps: Dependencies, now: datetime, step: Callable[[], Outcome | _Due]) -> Outcome | _Due:
+    """One request's step; a failure becomes its outcome (counted against the request unless systemic)."""
+    try:
+        return step()
     except SYSTEMIC_FAILURES as exc:
         logger.warning("reminder deferred", extra={"payment_request_id": request_id, "error_code": exc.code})
         return Outcome(FAILED, exc.code, systemic=True)
@@ -76,8 +137,8 @@ def send_due_reminder(request_id: str, deps: Dependencies, now: datetime) -> Out
         return Outcome(FAILED, reason)
 
 
-def _send_due_reminder(request_id: str, deps: Dependencies, now: datetime) -> Outcome:
-    record = deps.store.get(request_id)
+def _before_wix(record: PaymentRequest | None, deps: Dependencies, now: datetime) -> Outcome | _Due:
+    """Still due, not past its expiry, outside quiet hours, a channel left: the checks that cost no Wix call."""
     if record is None or not _is_due(record, now):
         return Outcome(SKIPPED, NOT_DUE)
     plan = record.reminders
@@ -97,32 +158,40 @@ def _send_due_reminder(request_id: str, deps: Dependencies, now: datetime) -> Ou
     channels = _reminder_channels(record, due_at, now, deps)
     if not channels:
         return Outcome(SKIPPED, OPTED_OUT)
+    return _Due(record, due_at, step, channels)
 
-    try:
-        found = status_at_wix(request_id, deps, now)
-    except errors.PaymentRequestNotFound:
+
+def _send_checked(due: _Due, found: OrderPaymentRequest | None, deps: Dependencies, now: datetime) -> Outcome:
+    """Act on what Wix said of the request, then claim the step, send, and record what happened."""
+    record, due_at, step, channels = due.record, due.due_at, due.step, due.channels
+    request_id = record.id
+    if found is None:
         _stop(record, due_at, NOT_FOUND_AT_WIX, now, deps)
         return Outcome(SKIPPED, NOT_FOUND_AT_WIX)
     if found.status in TERMINAL_STATUSES:
-        return Outcome(SKIPPED, found.status)  # reconciled by status_at_wix
+        reconcile_status(request_id, found.status, deps, now)
+        return Outcome(SKIPPED, found.status)
     if found.status != UNPAID:
         # A status this code does not know (the API is a preview): count it, so the cap ends the retries.
         _count_failure(request_id, deps, now, f"WIX_STATUS_{found.status}")
         return Outcome(FAILED, f"WIX_STATUS_{found.status}")
-    url = fresh_url(request_id, deps)
+    url = reminder_url(record, deps, now)
+    fetched_now = url != record.url or record.url_fetched_at is None
     link = unsubscribe_url(request_id, EMAIL, deps.settings, deps.site) if EMAIL in channels else None
 
-    before = plan.model_copy()
+    before = record.reminders.model_copy()
     claimed = _claim(record, due_at, step, now, deps)
     if claimed is None:
         return Outcome(SKIPPED, ALREADY_SENT)
     notifications = deps.notifier.send(claimed, url, KIND_REMINDER, channels, now, unsubscribe_url=lambda _record: link)
     delivered = [n.channel for n in notifications if n.status == SEND_SENT]
+    throttled = not delivered and any(n.reason in THROTTLED for n in notifications)
     after = claimed.reminders.model_copy()
 
     def record_outcome(current: PaymentRequest) -> bool:
         current.notifications.extend(notifications)
-        current.url = url
+        if fetched_now:
+            current.url, current.url_fetched_at = url, now
         if delivered:
             current.reminders.failures = 0
             current.record(now, "REMINDER_SENT", detail=f"step {step + 1}: {','.join(delivered)}")
@@ -131,10 +200,15 @@ def _send_due_reminder(request_id: str, deps: Dependencies, now: datetime) -> Ou
             # Nobody got it: hand the step back so the next run retries it.
             current.reminders = before.model_copy()
             current.last_sent_at = record.last_sent_at
-        _add_failure(current, now, "NOT_DELIVERED", deps)
+        if throttled:
+            current.record(now, "REMINDER_DEFERRED", detail=SEND_THROTTLED)  # the provider's rate, not the request
+        else:
+            _add_failure(current, now, "NOT_DELIVERED", deps)
         return True
 
     _change(claimed, record_outcome, deps)
+    if throttled:
+        return Outcome(FAILED, SEND_THROTTLED, systemic=True)
     if not delivered:
         return Outcome(FAILED, "NOT_DELIVERED")
     logger.info("reminder sent", extra={"payment_request_id": request_id, "step": step + 1, "channels": delivered})

@@ -129,6 +129,7 @@ def _send_again(request_id: str, channels: list[str], recipient: Recipient, deps
     def record_outcome(current: PaymentRequest) -> bool:
         current.notifications.extend(notifications)
         current.url = url
+        current.url_fetched_at = now
         if recipient.is_override:
             current.record(now, "SENT_TO_OTHER_CONTACT", detail=recipient.history_detail())
         if delivered:

@@ -1,21 +1,25 @@
-"""The reminder sweep: find the requests whose reminder is due and send them, within one invocation's time.
+"""The reminder sweep: find the requests whose reminder is due and hand them out in batches of one site's.
 
 Due requests come from the sparse DueReminders index (only UNPAID requests with a reminder left carry a
 due time), queried shard by shard in turn and page by page, never scanned: a sweep costs what is due, not
-what is stored. The index is shared by every site; each due request is sent with its own site's settings, store and
-Wix token, and a removed site's reminders are stopped, not sent. Removed sites whose retention ran out are deleted
-first (``sites.SiteRegistry.purge_page``). Work runs on a bounded thread pool; the sweep stops taking new work when the Lambda's
-remaining time runs low or Wix looks down, and leaves the rest, still due, for the next run. One request's
-failure never stops the sweep (see ``flows.reminder``).
+what is stored. The index is shared by every site; ids are grouped into batches of one site's requests (up to
+100: one Wix Query each). With a reminder queue (the template's), each batch is one SQS message and the resend
+function's workers send it (``flows.reminder_queue``); without one, the sweep sends the batches itself on a
+bounded thread pool, stopping when the Lambda's remaining time runs low or Wix looks down for a site, and
+leaving the rest, still due, for the next run. Each batch is sent with its own site's settings, store, Wix
+token and quota; a removed site's reminders are stopped, not sent. Removed sites whose retention ran out are
+deleted first (``sites.SiteRegistry.purge_page``). One request's failure never stops the others
+(``flows.reminder``).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,13 +28,15 @@ from aws_lambda_powertools import Logger
 
 from payment_links.deps import Dependencies, for_site
 from payment_links.domain.payment_request import PaymentRequest
-from payment_links.flows.reminder import FAILED, SENT, SKIPPED, Outcome, send_due_reminder
+from payment_links.flows.reminder import FAILED, SENT, SKIPPED, Outcome, send_due_batch
+from payment_links.flows.reminder_queue import SQS_BATCH, ReminderBatch, SweepProgress, enqueue, outcome_counts
 from payment_links.store import DueIndex, PaymentRequestStore, due_shards
 from payment_links.tenancy import Site
 
 logger = Logger(child=True)
 
 PAGE_SIZE = 100
+BATCH_SIZE = 100  # ids per batch: one Wix Query (its page limit) and one queue message
 COUNT_PAGE_SIZE = 1000
 # Time kept back for the requests in flight and the summary. A sweep cut short by a timeout would still
 # send nothing twice (a reminder is claimed before it is sent), but it would lose its metrics.
@@ -54,6 +60,8 @@ class SweepSummary:
     remaining: int = 0
     stopped_early: str | None = None
     duration_ms: int = 0
+    batches: int = 0
+    sweep_id: str | None = None  # set when the batches went to the reminder queue
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +74,8 @@ class SweepSummary:
             "remaining": self.remaining,
             "stoppedEarly": self.stopped_early,
             "durationMs": self.duration_ms,
+            "batches": self.batches,
+            "sweepId": self.sweep_id,
         }
 
 
@@ -100,48 +110,106 @@ def run_sweep(
     now: datetime,
     time_left_ms: Callable[[], int],
     stop_margin_ms: int = STOP_MARGIN_MS,
+    sqs: Any = None,
 ) -> SweepSummary:
-    """Send every reminder due at ``now`` (the scheduled event's time) that fits in this invocation."""
+    """Find every reminder due at ``now`` (the scheduled event's time) and hand it out in batches of one site's
+    requests: onto the reminder queue for the workers (``flows.reminder_queue``) when the deployment has one,
+    else sent here, within this invocation's time."""
     started = time.monotonic()
     summary = SweepSummary(time=now)
-    tally = _Tally(summary)
-    seen: set[tuple[Site, str]] = set()
-    in_flight = threading.BoundedSemaphore(deps.settings.sweep_concurrency)
-
     purge_removed_sites(deps, now, time_left_ms, stop_margin_ms)
+    queue_url = deps.settings.reminder_queue_url if sqs is not None else ""
+    if queue_url:
+        summary.sweep_id = str(uuid.uuid4())
+        _enqueue_due(deps, now, time_left_ms, stop_margin_ms, summary, sqs, queue_url)
+        summary.remaining = max(count_due(_index(deps), now) - summary.due, 0)
+    else:
+        _send_due_here(deps, now, time_left_ms, stop_margin_ms, summary)
+        summary.remaining = count_due(_index(deps), now)
+    summary.duration_ms = int((time.monotonic() - started) * 1000)
+    logger.info("reminder sweep finished", extra={"summary": summary.to_dict()})
+    return summary
+
+
+def site_batches(index: DueIndex, now: datetime, batch_size: int | None = None) -> Iterator[tuple[Site, list[str]]]:
+    """Due (site, ids) in batches of one site's requests, each sent as soon as it is full; the rest at the end."""
+    batch_size = batch_size or BATCH_SIZE
+    open_batches: dict[Site, list[str]] = {}
+    seen: set[tuple[Site, str]] = set()
+    for site, request_id in due_requests(index, now, PAGE_SIZE):
+        if (site, request_id) in seen:
+            continue
+        seen.add((site, request_id))
+        batch = open_batches.setdefault(site, [])
+        batch.append(request_id)
+        if len(batch) >= batch_size:
+            yield site, open_batches.pop(site)
+    yield from open_batches.items()
+
+
+def _enqueue_due(
+    deps: Dependencies, now: datetime, time_left_ms: Callable[[], int], stop_margin_ms: int, summary: SweepSummary, sqs: Any, queue_url: str
+) -> None:
+    pending: list[ReminderBatch] = []
+    for site, ids in site_batches(_index(deps), now):
+        if time_left_ms() < stop_margin_ms:
+            summary.stopped_early = STOPPED_TIME
+            break
+        pending.append(ReminderBatch(sweepId=summary.sweep_id or "", time=now, site=site.instance_id, ids=ids))
+        summary.due += len(ids)
+        summary.batches += 1
+        if len(pending) == SQS_BATCH:
+            enqueue(sqs, queue_url, pending)
+            pending = []
+    enqueue(sqs, queue_url, pending)
+
+
+def _send_due_here(deps: Dependencies, now: datetime, time_left_ms: Callable[[], int], stop_margin_ms: int, summary: SweepSummary) -> None:
+    tally = _Tally(summary)
     scoped = _SiteScopes(deps)
-
-    def work(site: Site, request_id: str) -> None:
-        try:
-            site_deps = scoped.get(site)
-            outcome = send_due_reminder(request_id, site_deps, now) if site_deps else stop_for_removed_site(site, request_id, deps, now)
-            tally.add(site, outcome)
-        finally:
-            in_flight.release()
-
     with ThreadPoolExecutor(max_workers=deps.settings.sweep_concurrency, thread_name_prefix="sweep") as pool:
-        for site, request_id in due_requests(_index(deps), now, PAGE_SIZE):
-            if (site, request_id) in seen:
-                continue
-            in_flight.acquire()  # bounded: never more queued than the pool can work on
+        for site, ids in site_batches(_index(deps), now):
             if time_left_ms() < stop_margin_ms:
                 summary.stopped_early = STOPPED_TIME
             elif tally.wix_down(site) and deps.settings.deployment_mode != "APP":
                 summary.stopped_early = STOPPED_WIX_DOWN  # the deployment's one site: nothing else to do
             if summary.stopped_early:
-                in_flight.release()
                 break
             if tally.wix_down(site):
-                in_flight.release()
                 continue  # still due: the next run tries this site again; other sites go on
-            seen.add((site, request_id))
-            summary.due += 1
-            pool.submit(work, site, request_id)
+            summary.due += len(ids)
+            summary.batches += 1
+            for outcome in send_batch(scoped.get(site), deps, site, ids, now, pool, senders=1):
+                tally.add(site, outcome)
 
-    summary.remaining = count_due(_index(deps), now)
-    summary.duration_ms = int((time.monotonic() - started) * 1000)
-    logger.info("reminder sweep finished", extra={"summary": summary.to_dict()})
-    return summary
+
+def send_batch(
+    site_deps: Dependencies | None,
+    deps: Dependencies,
+    site: Site,
+    ids: list[str],
+    now: datetime,
+    pool: Executor | None = None,
+    senders: int | None = None,
+) -> list[Outcome]:
+    """One site's batch, sent at reminder priority; a removed site's reminders are stopped instead. ``senders``:
+    how many processes share the sending rates (the sweep alone: 1; the queue's workers: their concurrency)."""
+    if site_deps is None:
+        return [stop_for_removed_site(site, request_id, deps, now) for request_id in ids]
+    outcomes = send_due_batch(ids, site_deps.in_background(senders), now, pool)
+    return [outcomes[request_id] for request_id in ids]
+
+
+def work_batch(deps: Dependencies, batch: ReminderBatch, now: datetime) -> list[Outcome]:
+    """A reminder worker's message: one site's batch, sent on this process's share of the sending rates; the
+    counts are added to the sweep's progress item."""
+    site = batch.tenant
+    with ThreadPoolExecutor(max_workers=deps.settings.sweep_concurrency, thread_name_prefix="reminders") as pool:
+        outcomes = send_batch(for_site(deps, site), deps, site, batch.ids, now, pool)
+    SweepProgress(deps.store._client, deps.settings.table_name).add(batch.sweep_id, outcome_counts(outcomes) + Counter(done=1))
+    summary = outcome_counts(outcomes)
+    logger.info("reminder batch finished", extra={"sweep_id": batch.sweep_id, "requests": len(batch.ids), "outcomes": dict(summary)})
+    return outcomes
 
 
 def _index(deps: Dependencies) -> DueIndex:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,7 +21,7 @@ def wix_errors_as_domain(not_found: type[errors.DomainError] = errors.PaymentReq
     try:
         yield
     except wix.WixUnavailable as exc:
-        retry_after = int(exc.retry_after) if exc.retry_after is not None else 5
+        retry_after = math.ceil(exc.retry_after) if exc.retry_after is not None else 5
         raise errors.WixUnavailable("Wix is unavailable right now; retry later.", retry_after=max(retry_after, 1)) from exc
     except wix.WixNotFound as exc:
         raise not_found("Wix does not know it (for this site).") from exc

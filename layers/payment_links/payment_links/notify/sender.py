@@ -6,7 +6,7 @@ request that was created is kept and the link can be resent.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -17,19 +17,32 @@ from payment_links.config import Settings
 from payment_links.domain.contacts import EMAIL, SMS
 from payment_links.domain.payment_request import SEND_FAILED, SEND_SENT, SEND_SKIPPED, Notification, PaymentRequest
 from payment_links.notify.templates import render_email, render_sms
+from payment_links.rate_limit import TokenBucket
 
 logger = Logger(child=True)
 
+# Error codes of SES v2 and SNS that mean "the account's sending rate or quota, for now": the send is retried
+# by a later run, never counted against the request (SDK retries with backoff come first: aws.py).
+THROTTLED_CODES = frozenset(
+    {"TooManyRequestsException", "Throttling", "ThrottlingException", "ThrottledException", "LimitExceededException"}
+)
+THROTTLED = frozenset({"THROTTLED"})  # the reason a throttled send is recorded with
+
 
 class Notifier:
-    def __init__(self, ses: Any, sns: Any, settings: Settings) -> None:
+    def __init__(self, ses: Any, sns: Any, settings: Settings, send_rates: Mapping[str, TokenBucket] | None = None) -> None:
         self._ses = ses
         self._sns = sns
         self._settings = settings
+        self._send_rates = dict(send_rates or {})
 
     def with_settings(self, settings: Settings) -> Notifier:
         """The same clients, sending as another site (its store name and sender)."""
-        return Notifier(self._ses, self._sns, settings)
+        return Notifier(self._ses, self._sns, settings, self._send_rates)
+
+    def rate_limited(self, send_rates: Mapping[str, TokenBucket]) -> Notifier:
+        """The same, each send first taking a token of its channel's bucket (this process's share of the rate)."""
+        return Notifier(self._ses, self._sns, self._settings, send_rates)
 
     def send(
         self,
@@ -49,6 +62,7 @@ class Notifier:
                 continue
             except (ClientError, BotoCoreError) as exc:
                 reason = exc.response["Error"].get("Code", "Error") if isinstance(exc, ClientError) else type(exc).__name__
+                reason = "THROTTLED" if reason in THROTTLED_CODES else reason
                 logger.warning("payment link send failed", extra={"channel": channel, "kind": kind, "reason": reason})
                 results.append(Notification(channel=channel, kind=kind, status=SEND_FAILED, at=now, reason=reason))
                 continue
@@ -68,6 +82,9 @@ class Notifier:
         channel: str,
         unsubscribe_url: Callable[[PaymentRequest], str | None] | None,
     ) -> str:
+        bucket = self._send_rates.get(channel)
+        if bucket is not None:
+            bucket.acquire()
         if channel == EMAIL:
             if not record.customer.email:
                 raise _Unreachable("no e-mail address")

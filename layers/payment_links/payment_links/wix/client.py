@@ -18,8 +18,9 @@ import stamina
 from aws_lambda_powertools import Logger
 
 from payment_links.config import Settings, get_settings
+from payment_links.quota import QuotaExhausted
 from payment_links.wix.auth import WixAuth
-from payment_links.wix.errors import WixError, WixUnavailable, error_for_status
+from payment_links.wix.errors import WixError, WixQuotaExhausted, WixUnavailable, error_for_status
 from payment_links.wix.models import (
     CreatedOrderPaymentRequest,
     ErrorBody,
@@ -74,8 +75,8 @@ def reset_http_client() -> None:
 
 def _retry_hook(exc: Exception) -> bool | float:
     """stamina's hook: retry only what Wix calls retryable, honouring a short Retry-After."""
-    if not isinstance(exc, WixUnavailable):
-        return False
+    if not isinstance(exc, WixUnavailable) or isinstance(exc, WixQuotaExhausted):
+        return False  # the quota already waited as long as this caller may
     if exc.retry_after is not None:
         return exc.retry_after if exc.retry_after <= MAX_INLINE_RETRY_AFTER_SECONDS else False
     return True
@@ -98,12 +99,16 @@ def _parse_retry_after(response: httpx.Response) -> float | None:
 
 
 class WixClient:
-    """Typed calls to Wix. ``auth`` is a callable so rotated secrets are picked up without a cold start."""
+    """Typed calls to Wix. ``auth`` is a callable so rotated secrets are picked up without a cold start;
+    ``quota`` (``payment_links.quota``) is called before every HTTP request, retries included."""
 
-    def __init__(self, http: httpx.Client, auth: Callable[[], WixAuth], settings: Settings) -> None:
+    def __init__(
+        self, http: httpx.Client, auth: Callable[[], WixAuth], settings: Settings, quota: Callable[[], None] | None = None
+    ) -> None:
         self._http = http
         self._auth = auth
         self._settings = settings
+        self._quota = quota
         # Per request, from these settings: one shared HTTP client serves clients with different budgets.
         self._timeout = _timeout(settings)
 
@@ -181,6 +186,18 @@ class WixClient:
             if not cursor or page.paging_metadata.has_next is False:
                 return
 
+    def payment_requests_by_id(self, request_ids: list[str]) -> dict[str, OrderPaymentRequest]:
+        """The requests Wix has among ``request_ids``: one Query per 100 ids (``id`` ``$in``), cursor paging.
+        An id Wix does not return is not (or no longer) there for this site."""
+        found: dict[str, OrderPaymentRequest] = {}
+        unique = list(dict.fromkeys(request_ids))
+        for start in range(0, len(unique), QUERY_PAGE_LIMIT):
+            chunk = unique[start : start + QUERY_PAGE_LIMIT]
+            for opr in self.query_payment_requests({"id": {"$in": chunk}}):
+                if opr.id in chunk:
+                    found[opr.id] = opr
+        return found
+
     def find_by_external_id(self, external_id: str) -> OrderPaymentRequest | None:
         page = self.query_page({"source.externalId": {"$eq": external_id}}, limit=1)
         return page.order_payment_requests[0] if page.order_payment_requests else None
@@ -232,6 +249,12 @@ class WixClient:
 
     def _request(self, endpoint: str, method: str, path: str, json: dict[str, Any] | None, auth: WixAuth) -> httpx.Response:
         base = self._settings.wix_base_url
+        if self._quota is not None:
+            try:
+                self._quota()
+            except QuotaExhausted as exc:
+                logger.warning("Wix quota used up", extra={"wix_endpoint": endpoint, "retry_after": exc.retry_after})
+                raise WixQuotaExhausted(f"no Wix quota left for {endpoint}", retry_after=exc.retry_after) from exc
         try:
             return self._http.request(method, f"{base}{path}", json=json, headers=auth.headers(self._http, base), timeout=self._timeout)
         except httpx.TimeoutException as exc:

@@ -43,6 +43,10 @@ class WixUnavailable(WixError):
     """429, 5xx, timeouts, connection errors, unreadable bodies: retryable later."""
 
 
+class WixQuotaExhausted(WixUnavailable):
+    """No slot of the site's shared Wix quota in time (``payment_links.quota``); nothing was sent to Wix."""
+
+
 def error_for_status(status: int) -> type[WixError]:
     if status == 404:
         return WixNotFound
