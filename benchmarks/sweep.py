@@ -52,7 +52,9 @@ def _sweep(stack: BenchStack, table: str, timeout_s: float, mirror: str | None =
         "record": record,
         "mirror": {table: mirror} if mirror else None,
     }
-    # The floor replays as many calls as the sweep made, so the child may take twice the sweep's time.
+    # The floor replays as many calls as the sweep made, so the child may take twice the sweep's time. The sweep
+    # sends in its own invocation here (no queue): the workers run the same batch code (flows.sweep.send_batch).
+    env = {"REMINDER_QUEUE_URL": "", "SES_MAX_SEND_RATE": "10000", "SMS_MAX_SEND_RATE": "10000", **env}
     return run_child(stack, job, timeout=2 * timeout_s + 180, TABLE_NAME=table, **env)
 
 

@@ -175,7 +175,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--api-key",
         default=env("LOCAL_API_KEY", "local-dev-key"),
-        help="the storefront key: local-dev-key, or with make run ARGS=\"--mode app\" a site's (local-site-a-key)",
+        help='the storefront key: local-dev-key, or with make run ARGS="--mode app" a site\'s (local-site-a-key)',
     )
     return parser.parse_args(argv)
 

@@ -7,6 +7,7 @@ secrets a merchant passes as parameters (Wix credentials, the webhook public key
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets as random_secrets
 import socket
@@ -17,7 +18,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from local.environment import Deployment
+from local.environment import ACCOUNT_ID, Deployment
 from local.moto_dynamodb import serialise_dynamodb
 from local.template import create_tables, resources
 
@@ -121,6 +122,8 @@ def bootstrap(deployment: Deployment, endpoint_url: str, parameter_secrets: dict
     for parameter, value in parameter_secrets.items():
         secrets.create_secret(Name=deployment.parameters[parameter], SecretString=value)
 
+    create_queues(deployment, endpoint_url)
+
     ses = aws_client("sesv2", endpoint_url, region)
     senders = {deployment.resolve(res["Properties"]["EmailIdentity"]) for res in resources("AWS::SES::EmailIdentity").values()}
     sender = deployment.function_environment().get("SENDER_EMAIL")
@@ -133,3 +136,33 @@ def bootstrap(deployment: Deployment, endpoint_url: str, parameter_secrets: dict
         len(resources("AWS::SecretsManager::Secret")) + len(parameter_secrets),
         len(senders) + bool(sender),
     )
+
+
+def queue_arn(deployment: Deployment, logical_id: str) -> str:
+    return f"arn:aws:sqs:{deployment.region}:{ACCOUNT_ID}:{deployment.refs[logical_id]}"
+
+
+def create_queues(deployment: Deployment, endpoint_url: str) -> dict[str, str]:
+    """The template's queues, dead-letter queues first, with their visibility timeout and redrive policy.
+    Returns logical id → queue URL (what ``!Ref`` gives in AWS)."""
+    sqs = aws_client("sqs", endpoint_url, deployment.region)
+    queues = resources("AWS::SQS::Queue")
+    urls: dict[str, str] = {}
+    for logical_id, res in sorted(queues.items(), key=lambda item: "RedrivePolicy" in item[1].get("Properties", {})):
+        props = res.get("Properties", {})
+        attributes = {
+            name: str(deployment.resolve(props[name])) for name in ("VisibilityTimeout", "MessageRetentionPeriod") if name in props
+        }
+        redrive = props.get("RedrivePolicy")
+        if redrive:
+            target = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": queue_arn(deployment, target), "maxReceiveCount": redrive["maxReceiveCount"]}
+            )
+        urls[logical_id] = sqs.create_queue(QueueName=deployment.refs[logical_id], Attributes=attributes)["QueueUrl"]
+    return urls
+
+
+def queue_urls(deployment: Deployment, endpoint_url: str) -> dict[str, str]:
+    sqs = aws_client("sqs", endpoint_url, deployment.region)
+    return {logical_id: sqs.get_queue_url(QueueName=deployment.refs[logical_id])["QueueUrl"] for logical_id in resources("AWS::SQS::Queue")}

@@ -29,8 +29,9 @@ from local.clock import ScheduleDriver, SimulatedClock, format_event_time, sched
 from local.environment import Deployment, Schedule, build_deployment
 from local.functions import LocalFunction, load_functions, reset_function_state
 from local.gateway import Gateway
-from local.moto_bootstrap import FAKE_CREDENTIALS, MotoServer, aws_client, bootstrap, ensure_port_free
+from local.moto_bootstrap import FAKE_CREDENTIALS, MotoServer, aws_client, bootstrap, ensure_port_free, queue_arn, queue_urls
 from local.outbox import Outbox
+from local.queue_workers import QueuePoller, queue_sources
 from local.template import ROOT, api_auth, api_routes, resources
 from local.wix_sandbox import DEMO_ORDER_ID, PUBLIC_KEY_FILE, SITE_A_INSTANCE_ID, SITE_B_INSTANCE_ID, SandboxServer
 
@@ -86,6 +87,8 @@ class LocalStack:
         self._http: BaseWSGIServer | None = None
         self._http_thread: threading.Thread | None = None
         self._saved_environment: dict[str, str | None] = {}
+        self._queue_urls: dict[str, str] = {}
+        self.pollers: list[QueuePoller] = []
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 
@@ -128,8 +131,21 @@ class LocalStack:
             },
             state_dir=config.state_dir,
         )
+        self._queue_urls = queue_urls(self.deployment, self.moto.url)
+        self._set_environment(self.function_environment())  # now with the queues' URLs
         reset_function_state()
         self.functions = load_functions(self.deployment)
+        sqs = aws_client("sqs", self.moto.url, config.region)
+        for source in queue_sources(self.deployment):
+            poller = QueuePoller(
+                sqs,
+                self._queue_urls[source.queue],
+                queue_arn(self.deployment, source.queue),
+                config.region,
+                source,
+                self._invoke_from_queue(source.function),
+            )
+            self.pollers.append(poller.start())
         self._http.app = Gateway(
             api_routes(),
             self.functions,
@@ -153,6 +169,9 @@ class LocalStack:
         if self.driver:
             self.driver.stop()
             self.driver = None
+        for poller in self.pollers:
+            poller.stop()
+        self.pollers = []
         if self._http:
             if self._http_thread:
                 self._http.shutdown()
@@ -195,8 +214,11 @@ class LocalStack:
     def function_environment(self) -> dict[str, str]:
         """The template's variables for the functions, pointed at moto, the sandbox and this API."""
         assert self.deployment is not None and self.moto is not None
+        variables = self.deployment.function_environment()
+        for logical_id, url in self._queue_urls.items():  # in AWS, !Ref of a queue is its URL
+            variables = {key: url if value == self.deployment.refs[logical_id] else value for key, value in variables.items()}
         return {
-            **self.deployment.function_environment(),
+            **variables,
             "AWS_ENDPOINT_URL": self.moto.url,
             "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
             "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["aws_secret_access_key"],
@@ -216,9 +238,52 @@ class LocalStack:
             raise LookupError("template.yaml has no schedule")
         return (named or schedules)[0]
 
-    def sweep(self, at: datetime | None = None) -> Any:
-        """Run the reminder sweep now, as a scheduled event whose ``time`` is ``at`` (default: the clock's now)."""
-        return self._fire(self.reminder_schedule(), at or self.clock.now())
+    def sweep(self, at: datetime | None = None, wait_seconds: float = 120.0) -> Any:
+        """Run the reminder sweep now, as a scheduled event whose ``time`` is ``at`` (default: the clock's now).
+
+        With the reminder queue, the sweep only enqueues: this waits until the workers have finished every batch
+        it enqueued (or ``wait_seconds`` pass) and returns the sweep's summary with their outcomes added."""
+        summary = self._fire(self.reminder_schedule(), at or self.clock.now())
+        if not isinstance(summary, dict) or not summary.get("sweepId"):
+            return summary
+        return self._with_worker_outcomes(summary, wait_seconds)
+
+    def _with_worker_outcomes(self, summary: dict[str, Any], wait_seconds: float) -> dict[str, Any]:
+        from payment_links.flows.reminder_queue import SweepProgress
+        from payment_links.flows.sweep import count_due
+        from payment_links.store import DueIndex
+
+        assert self.moto is not None
+        dynamodb = aws_client("dynamodb", self.moto.url, self.config.region)
+        table = os.environ["TABLE_NAME"]
+        progress = SweepProgress(dynamodb, table)
+        deadline = time.monotonic() + wait_seconds
+        counts = progress.get(summary["sweepId"])
+        while counts["done"] < summary["batches"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+            counts = progress.get(summary["sweepId"])
+        self.outbox.observe()
+        failures = {name.removeprefix("failed:"): n for name, n in counts.items() if name.startswith("failed:")}
+        skipped = {name.removeprefix("skipped:"): n for name, n in counts.items() if name.startswith("skipped:")}
+        at = datetime.fromisoformat(summary["time"].replace("Z", "+00:00"))
+        return {
+            **summary,
+            "sent": counts["sent"],
+            "failed": counts["failed"],
+            "failures": dict(sorted(failures.items())),
+            "skipped": dict(sorted(skipped.items())),
+            "batchesDone": counts["done"],
+            "remaining": count_due(DueIndex(dynamodb, table), at),
+        }
+
+    def _invoke_from_queue(self, function: str) -> Any:
+        def invoke(event: dict[str, Any]) -> Any:
+            try:
+                return self.functions[function].invoke(event)
+            finally:
+                self.outbox.observe()
+
+        return invoke
 
     def _fire(self, schedule: Schedule, at: datetime) -> Any:
         assert self.deployment is not None

@@ -72,6 +72,9 @@ UNSCOPABLE_ACTIONS = {
 # AWS managed policies a role may carry, and why.
 ALLOWED_MANAGED_POLICIES = {
     "AWSLambdaBasicExecutionRole": "SAM attaches it to every function role; the permissions boundary limits it to our log groups",
+    "AWSLambdaSQSQueueExecutionRole": (
+        "SAM attaches it for an SQS event source (the reminder workers' pollers); the permissions boundary limits it to this stack's queues"
+    ),
     "AWSXrayWriteOnlyAccess": "SAM attaches it for Tracing: Active; X-Ray's write actions have no resource-level permissions",
     "AmazonAPIGatewayPushToCloudWatchLogs": "the account-level role API Gateway itself needs to write access logs",
 }
@@ -239,10 +242,14 @@ def _least_privilege(cfn: dict[str, Any]) -> Problems:
     return problems
 
 
-@rule("PERMISSIONS-BOUNDARY", "every function role is bounded to logging into the stack's own function log groups")
+@rule(
+    "PERMISSIONS-BOUNDARY",
+    "every function role is bounded to logging into the stack's own function log groups and to SQS on the stack's own queues",
+)
 def _permissions_boundary(cfn: dict[str, Any]) -> Problems:
     problems = []
     own_groups = {f"${{{target(props(fn).get('LoggingConfig', {}).get('LogGroup'))}.Arn}}" for fn in functions(cfn).values()}
+    own_queues = {f"${{{queue_id}.Arn}}" for queue_id in resources(cfn, "AWS::SQS::Queue")}
     for name, fn in functions(cfn).items():
         role_id, role = function_role(cfn, fn)
         boundary_id = target(props(role).get("PermissionsBoundary"))
@@ -254,8 +261,12 @@ def _permissions_boundary(cfn: dict[str, Any]) -> Problems:
                 continue
             actions = [render(a) for a in as_list(st.get("Action", []))]
             if "NotAction" in st:
-                if [render(a) for a in as_list(st["NotAction"])] != ["logs:*"]:
-                    problems.append(f"boundary {boundary_id}: NotAction must be exactly logs:* (got {render(st['NotAction'])})")
+                if sorted(render(a) for a in as_list(st["NotAction"])) not in (["logs:*"], ["logs:*", "sqs:*"]):
+                    problems.append(f"boundary {boundary_id}: NotAction must be logs:* (and sqs:*) (got {render(st['NotAction'])})")
+            elif any(a.startswith("sqs:") for a in actions):
+                outside = {render(r) for r in as_list(st.get("Resource", []))} - own_queues
+                if outside:
+                    problems.append(f"boundary {boundary_id} lets {name} use queues outside its stack: {sorted(outside)}")
             elif any(a.startswith("logs:") for a in actions):
                 outside = {render(r) for r in as_list(st.get("Resource", []))} - own_groups
                 if outside:

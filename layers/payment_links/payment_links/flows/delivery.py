@@ -72,7 +72,7 @@ def reminder_url(record: PaymentRequest, deps: Dependencies, now: datetime) -> s
     """The URL a reminder carries: the one Wix gave us while it is younger than ``UrlMaxAgeHours`` (no Wix call),
     else a fresh one. Lost-link resends always ask Wix (``fresh_url``): the customer says the link failed."""
     max_age = timedelta(hours=deps.settings.url_max_age_hours)
-    if record.url and record.url_fetched_at is not None and now - record.url_fetched_at < max_age:
+    if record.url and record.url_fetched_at is not None and now - record.url_fetched_at <= max_age:
         return record.url
     return fresh_url(record.id, deps)
 
