@@ -144,16 +144,33 @@ class LostResponse:
 LOST_RESPONSE = LostResponse()
 
 
+class WorkerCrash(BaseException):
+    """The invocation's process dies here (a timeout, out of memory): a BaseException, so nothing in the product
+    catches it; the Lambda invocation fails and SQS hands its message out again."""
+
+
+class Crash:
+    """The process dies at this call: ``after=False`` before the request leaves, ``after=True`` once the service
+    has applied it (an e-mail SES accepted, then nothing more)."""
+
+    def __init__(self, after: bool) -> None:
+        self.after = after
+
+
+CRASH_BEFORE = Crash(after=False)
+CRASH_AFTER = Crash(after=True)
+
+
 @dataclass
 class AwsFaults:
     """Queued errors per (service, operation), served to the product's clients instead of moto's answer."""
 
-    queues: dict[tuple[str, str], deque[AwsError | LostResponse]] = field(default_factory=dict)
+    queues: dict[tuple[str, str], deque[AwsError | LostResponse | Crash]] = field(default_factory=dict)
     injected: Counter[tuple[str, str]] = field(default_factory=Counter)
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def fail(self, service: str, operation: str, error: AwsError | LostResponse, times: int = 1) -> None:
+    def fail(self, service: str, operation: str, error: AwsError | LostResponse | Crash, times: int = 1) -> None:
         with self.lock:
             self.queues.setdefault((service, operation), deque()).extend([error] * times)
 
@@ -178,9 +195,12 @@ class AwsFaults:
                 return None
             error = queue.popleft()
             self.injected[key] += 1
-        if isinstance(error, LostResponse):
+        if isinstance(error, LostResponse | Crash) and not (isinstance(error, Crash) and not error.after):
             body = request.body.encode() if isinstance(request.body, str) else request.body
             httpx.request(request.method, request.url, headers=dict(request.headers.items()), content=body, timeout=30)
+        if isinstance(error, Crash):
+            raise WorkerCrash(f"crash {'after' if error.after else 'before'} {service}.{operation}")
+        if isinstance(error, LostResponse):
             raise ReadTimeoutError(endpoint_url=request.url)
         return error.response(request.url)
 

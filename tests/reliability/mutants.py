@@ -319,6 +319,27 @@ def _any_key_any_site(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(SiteRegistry, "site_of_key", lambda _self, key: ("11111111-1111-4111-8111-111111111111", "k") if key else None)
 
 
+
+def _no_reminder_lease(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An abandoned claim is taken as sent whether or not its send had started (the claim alone decides)."""
+    from payment_links.flows import reminder
+
+    original = reminder._recover_abandoned
+
+    def recover_as_sent(record: Any, now: Any, deps: Any) -> Any:
+        assert record.reminders.in_flight is not None
+        record.reminders.in_flight.started = True
+        return original(record, now, deps)
+
+    monkeypatch.setattr(reminder, "_recover_abandoned", recover_as_sent)
+
+
+def _no_started_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The claimed reminder is sent without first flagging it as handed to SES/SNS."""
+    from payment_links.flows import reminder
+
+    monkeypatch.setattr(reminder, "_mark_started", lambda claimed, deps: claimed)
+
 MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "no-idempotency": _no_idempotency,
     "no-conditional-save": _no_conditional_save,
@@ -329,6 +350,8 @@ MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "no-create-adoption": _no_create_adoption,
     "no-retry-after": _no_retry_after,
     "no-reminder-handback": _no_reminder_handback,
+    "no-reminder-lease": _no_reminder_lease,
+    "no-started-flag": _no_started_flag,
     "no-unsubscribe-signature": _no_unsubscribe_signature,
     "no-update-retry": _no_update_retry,
     "no-aws-unavailable-answer": _no_aws_unavailable_answer,

@@ -24,6 +24,8 @@ CHECKS: dict[str, list[str]] = {
     "no-create-adoption": ["tests/reliability/test_wix_faults.py", "-k", "create"],
     "no-retry-after": ["tests/reliability/test_wix_faults.py"],
     "no-reminder-handback": ["tests/reliability/test_aws_faults.py", "-k", "reminder_ses_refused"],
+    "no-reminder-lease": ["tests/reliability/test_reminder_workers.py"],
+    "no-started-flag": ["tests/reliability/test_reminder_workers.py"],
     "no-own-write-recognition": ["tests/reliability/test_aws_faults.py", "-k", "answer_lost"],
     "no-update-retry": ["tests/reliability/test_aws_faults.py", "-k", "lost_conditional"],
     "no-aws-unavailable-answer": ["tests/reliability/test_aws_faults.py", "-k", "persistent_throttling"],

@@ -19,7 +19,7 @@ from pydantic.alias_generators import to_camel
 from payment_links.config import get_settings
 from payment_links.domain.contacts import ContactRefused, Customer, mask_email, mask_phone, parse_email, parse_phone
 from payment_links.domain.money import format_amount, parse_amount_text
-from payment_links.domain.payment_request import PaymentRequest
+from payment_links.domain.payment_request import PaymentRequest, ReminderPlan
 from payment_links.domain.reminders import is_valid_time_zone, validate_schedule
 
 Channel = Literal["EMAIL", "SMS"]
@@ -224,6 +224,11 @@ class OutputModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
+def _next_reminder_at(plan: ReminderPlan) -> datetime | None:
+    lease = plan.in_flight
+    return lease.next_at if lease is not None and plan.next_at == lease.lease_until else plan.next_at
+
+
 class RemindersView(OutputModel):
     enabled: bool
     schedule: list[str]
@@ -298,7 +303,8 @@ class PaymentRequestView(OutputModel):
                 enabled=record.reminders.enabled,
                 schedule=record.reminders.schedule,
                 sent=record.reminders.sent,
-                next_at=record.reminders.next_at,
+                # While a reminder is being sent the record is due again only if its worker dies: show the next step.
+                next_at=_next_reminder_at(record.reminders),
                 stopped_reason=record.reminders.stopped_reason,
             ),
             notifications=[NotificationView(**n.model_dump()) for n in record.notifications],

@@ -72,6 +72,9 @@ class Settings(BaseModel):
     default_time_zone: str = Field("UTC", alias="DEFAULT_TIME_ZONE")
     resend_cooldown_seconds: int = Field(300, ge=0, alias="RESEND_COOLDOWN_SECONDS")
     reminder_max_failures: int = Field(5, ge=1, alias="REMINDER_MAX_FAILURES")
+    # How long a claimed reminder belongs to its worker (longer than a worker's 300 s timeout): a worker that died
+    # with it is recovered by a sweep after that (flows.reminder).
+    reminder_lease_seconds: int = Field(900, ge=1, le=86_400, alias="REMINDER_LEASE_SECONDS")
     sweep_concurrency: int = Field(8, ge=1, le=64, alias="SWEEP_CONCURRENCY")
     # Wix's quota per site, shared by every function through DynamoDB (payment_links.quota); 0 turns it off.
     wix_requests_per_minute: int = Field(200, ge=0, alias="WIX_REQUESTS_PER_MINUTE")

@@ -211,6 +211,30 @@ class PaymentRequestStore:
                 continue
         raise StaleRecord(request_id)
 
+    def mark_send_started(self, request_id: str, version: int) -> bool:
+        """Flag the in-flight reminder of the record at ``version`` as handed to SES/SNS (one UpdateItem). False
+        when the record changed since: the caller reads it again."""
+        try:
+            self._client.update_item(
+                TableName=self._table_name,
+                Key=_wire({"pk": self._key("PR", request_id), "sk": "REQUEST"}),
+                UpdateExpression="SET #record.#reminders.#inFlight.#started = :true, #version = :next",
+                ConditionExpression="#version = :version AND attribute_type(#record.#reminders.#inFlight, :map)",
+                ExpressionAttributeNames={
+                    "#record": "record",
+                    "#reminders": "reminders",
+                    "#inFlight": "inFlight",
+                    "#started": "started",
+                    "#version": "version",
+                },
+                ExpressionAttributeValues=_wire({":true": True, ":version": version, ":next": version + 1, ":map": "M"}),
+            )
+            return True
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+
     def save_with_event(self, record: PaymentRequest, event_id: str, event_ttl_seconds: int) -> PaymentRequest:
         """Write the state change and mark the webhook event processed in one transaction, so a redelivered
         event can never apply twice and a failed write never marks the event as seen."""

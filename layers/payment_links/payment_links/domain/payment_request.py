@@ -52,6 +52,18 @@ class HistoryEntry(CamelModel):
     detail: str | None = None
 
 
+class ReminderInFlight(CamelModel):
+    """A claimed reminder whose send is not recorded yet (flows.reminder): while ``lease_until`` has not passed
+    its worker owns it; after that, a worker that died is recovered from it. ``started``: the send was handed to
+    SES/SNS, so it is never sent again. ``due_at``: when it was due; ``next_at``: the step after it."""
+
+    step: int
+    due_at: datetime
+    lease_until: datetime
+    next_at: datetime | None = None
+    started: bool = False
+
+
 class ReminderPlan(CamelModel):
     enabled: bool = True
     schedule: list[str] = Field(default_factory=list)
@@ -60,6 +72,7 @@ class ReminderPlan(CamelModel):
     next_at: datetime | None = None
     failures: int = 0
     stopped_reason: str | None = None
+    in_flight: ReminderInFlight | None = None
 
 
 class PaymentRequest(CamelModel):
@@ -110,6 +123,7 @@ class PaymentRequest(CamelModel):
     def stop_reminders(self, reason: str) -> None:
         self.reminders.next_at = None
         self.reminders.stopped_reason = reason
+        self.reminders.in_flight = None  # a worker about to send it finds that out and does not
 
     def to_storage(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
@@ -26,6 +26,7 @@ from payment_links.domain.payment_request import (
     TERMINAL_STATUSES,
     UNPAID,
     PaymentRequest,
+    ReminderInFlight,
     ReminderPlan,
 )
 from payment_links.domain.reminders import quiet_hours_of, schedule_next, zone
@@ -50,6 +51,8 @@ EXPIRED = "EXPIRED"
 OPTED_OUT = "OPTED_OUT"
 NOT_FOUND_AT_WIX = "NOT_FOUND_AT_WIX"
 TOO_MANY_FAILURES = "TOO_MANY_FAILURES"
+UNCONFIRMED = "UNCONFIRMED"  # a worker died after handing the reminder to SES/SNS: never sent again
+MAX_MARK_ATTEMPTS = 3
 SEND_THROTTLED = "SEND_THROTTLED"  # SES or SNS at the account's rate: retried later, never counted against the request
 
 # Failures of the outside world rather than of this request: not counted against the request's cap
@@ -141,6 +144,11 @@ def _before_wix(record: PaymentRequest | None, deps: Dependencies, now: datetime
     """Still due, not past its expiry, outside quiet hours, a channel left: the checks that cost no Wix call."""
     if record is None or not _is_due(record, now):
         return Outcome(SKIPPED, NOT_DUE)
+    if record.reminders.in_flight is not None:
+        recovered = _recover_abandoned(record, now, deps)
+        if isinstance(recovered, Outcome):
+            return recovered
+        record = recovered
     plan = record.reminders
     due_at, step = plan.next_at, plan.next_step
     assert due_at is not None
@@ -183,6 +191,10 @@ def _send_checked(due: _Due, found: OrderPaymentRequest | None, deps: Dependenci
     claimed = _claim(record, due_at, step, now, deps)
     if claimed is None:
         return Outcome(SKIPPED, ALREADY_SENT)
+    claimed = _mark_started(claimed, deps)
+    if claimed is None:
+        return Outcome(SKIPPED, NOT_DUE)  # paid, voided or opted out between the claim and the send
+    lease = claimed.reminders.in_flight
     notifications = deps.notifier.send(claimed, url, KIND_REMINDER, channels, now, unsubscribe_url=lambda _record: link)
     delivered = [n.channel for n in notifications if n.status == SEND_SENT]
     throttled = not delivered and any(n.reason in THROTTLED for n in notifications)
@@ -194,6 +206,7 @@ def _send_checked(due: _Due, found: OrderPaymentRequest | None, deps: Dependenci
             current.url, current.url_fetched_at = url, now
         if delivered:
             current.reminders.failures = 0
+            _release(current, lease)
             current.record(now, "REMINDER_SENT", detail=f"step {step + 1}: {','.join(delivered)}")
             return True
         if current.reminders == after:
@@ -276,10 +289,78 @@ def _claim(record: PaymentRequest, due_at: datetime, step: int, now: datetime, d
         current.reminders.sent += 1
         current.last_sent_at = now
         schedule_next(current, deps.settings, now, first_step=step + 1)
+        # Leased until recorded: due again (and recovered) only if this worker dies before it records the send.
+        lease_until = now + timedelta(seconds=deps.settings.reminder_lease_seconds)
+        plan = current.reminders
+        plan.in_flight = ReminderInFlight(step=step, due_at=due_at, lease_until=lease_until, next_at=plan.next_at)
+        plan.next_at = lease_until
         return True
 
     updated = _change(record, claim, deps)
     return updated if won[0] else None
+
+
+def _mark_started(claimed: PaymentRequest, deps: Dependencies) -> PaymentRequest | None:
+    """Flag the claimed reminder as handed to SES/SNS, right before the send: a worker that dies after this is
+    never sent again (at most once), one that dies before it is sent by a later sweep (not lost)."""
+    lease = claimed.reminders.in_flight
+    assert lease is not None
+    current: PaymentRequest | None = claimed
+    for _ in range(MAX_MARK_ATTEMPTS):
+        assert current is not None
+        if deps.store.mark_send_started(current.id, current.version):
+            marked = current.model_copy(deep=True)
+            marked.version += 1
+            assert marked.reminders.in_flight is not None
+            marked.reminders.in_flight.started = True
+            return marked
+        current = deps.store.get(claimed.id)  # another write came between (a payment, an opt-out): look again
+        if current is None or current.status != UNPAID or current.reminders.in_flight is None:
+            return None
+        if current.reminders.in_flight.lease_until != lease.lease_until or current.reminders.next_at != lease.lease_until:
+            return None  # no longer ours, or the reminders stopped
+        if current.reminders.in_flight.started:
+            return current  # our own flag, whose answer was lost
+    return None
+
+
+def _release(current: PaymentRequest, lease: ReminderInFlight | None) -> None:
+    """The send is recorded: the record goes on to the step after it (unless something stopped the reminders)."""
+    plan = current.reminders
+    if lease is None or plan.in_flight is None or plan.in_flight.lease_until != lease.lease_until:
+        return
+    if plan.next_at == lease.lease_until:
+        plan.next_at = lease.next_at
+    plan.in_flight = None
+
+
+def _recover_abandoned(record: PaymentRequest, now: datetime, deps: Dependencies) -> PaymentRequest | Outcome:
+    """A due record still holding an in-flight reminder: its worker died before recording the send. Not started:
+    the step goes back to due and is sent now. Started: SES/SNS may have it, so it is not sent again."""
+    lease = record.reminders.in_flight
+    assert lease is not None
+
+    def recover(current: PaymentRequest) -> bool:
+        plan = current.reminders
+        if plan.in_flight is None or plan.in_flight.lease_until != lease.lease_until or plan.next_at != lease.lease_until:
+            return False
+        if lease.started:
+            _release(current, lease)
+            current.record(now, "REMINDER_UNCONFIRMED", detail=f"step {lease.step + 1}: its worker stopped after handing it over")
+        else:
+            plan.in_flight = None
+            plan.sent -= 1
+            plan.next_step, plan.next_at = lease.step, lease.due_at
+            plan.stopped_reason = None
+            current.record(now, "REMINDER_RECOVERED", detail=f"step {lease.step + 1}: its worker stopped before sending")
+        return True
+
+    updated = _change(record, recover, deps)
+    if lease.started:
+        return Outcome(SKIPPED, UNCONFIRMED)
+    if updated is None or updated.reminders.in_flight is not None or not _is_due(updated, now):
+        return Outcome(SKIPPED, NOT_DUE)
+    return updated
 
 
 def _postpone(record: PaymentRequest, due_at: datetime, allowed_at: datetime, now: datetime, deps: Dependencies) -> None:
