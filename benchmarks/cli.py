@@ -20,7 +20,7 @@ from typing import Any
 
 from local.template import ROOT, load_template, resources
 
-SECTIONS = ("cold", "warm", "sweep", "webhook", "packages")
+SECTIONS = ("cold", "warm", "sweep", "pipeline", "webhook", "packages")
 FUNCTION_NAMES = ("create", "resend", "webhook")
 
 
@@ -36,10 +36,14 @@ class Sizes:
     wix_latency_ms: int
     limiter_seconds: float
     webhook_events: int
+    # The pipeline on the local stack: reminders due and the SES rate, sized so the floor is SES's (due / rate s).
+    pipeline_due: int
+    pipeline_ses_rate: float
+    pipeline_two_sites_due: int
 
 
-FULL = Sizes(11, 150, 5, 100_000, 100, 3, 10_000, 50, 70.0, 300)
-SMOKE = Sizes(1, 3, 1, 300, 5, 1, 12, 50, 2.0, 6)
+FULL = Sizes(11, 150, 5, 100_000, 100, 3, 10_000, 50, 70.0, 300, 2_000, 20.0, 200)
+SMOKE = Sizes(1, 3, 1, 300, 5, 1, 12, 50, 2.0, 6, 20, 100.0, 5)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -106,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quiet:
             print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
-    from benchmarks import cold, packages, report, sweep, warm, webhook
+    from benchmarks import cold, packages, pipeline, report, sweep, warm, webhook
     from benchmarks.stack import bench_stack
 
     started = time.monotonic()
@@ -129,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
             results["sweep_scaling"] = sweep.scaling(stack, sizes.stored, sizes.stored_due, sizes.sweep_repeats, log)
             save()
             results["sweep_throughput"] = sweep.throughput(stack, sizes.load_due, sizes.wix_latency_ms, sizes.limiter_seconds, log)
+            save()
+        if "pipeline" in sections:
+            quota = int(stack.deployment.function_environment().get("WIX_REQUESTS_PER_MINUTE", "200"))
+            results["pipeline"] = pipeline.at_scale(sizes.pipeline_due, sizes.wix_latency_ms, sizes.pipeline_ses_rate, quota, log)
+            results["pipeline_two_sites"] = pipeline.two_sites(sizes.pipeline_two_sites_due, log)
             save()
         if "webhook" in sections:
             results["webhook_throughput"] = webhook.run(stack, sizes.webhook_events, max(1, min(20, sizes.webhook_events // 3)), log)

@@ -87,6 +87,7 @@ def record_for(entity: dict[str, Any], *, due_at: datetime | None = None, status
         currency=entity.get("currency", "USD"),
         title=entity["title"],
         url=f"https://example.com/pay/{entity['id']}",
+        url_fetched_at=CREATED,  # as create saves it
         created_at=CREATED,
         updated_at=CREATED,
         paid_at=CREATED if status == PAID else None,

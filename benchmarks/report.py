@@ -133,6 +133,40 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
                 f"<={limiter['quota_per_minute']} {_ok(limiter['max_in_any_60s'] <= limiter['quota_per_minute'])}",
             )
         )
+    line = results.get("pipeline")
+    if line:
+        out.append(
+            (
+                f"pipeline {line['due']:,} due, {line['workers']} workers, SES {line['ses_rate']:.0f}/s, Wix {line['latency_ms']} ms",
+                f"{line['wall_s']:.0f} s",
+                f"{line['floor_s']:.0f} s",
+                f"{line['vs_floor']:.2f}x",
+                "-",
+                f"<=1.3x {_ok(line['vs_floor'] <= 1.3)}",
+            )
+        )
+        out.append(
+            (
+                f"  Wix calls: {line['wix_calls']} ({line['wix_calls_per_reminder']:.3f} a reminder)",
+                f"max {line['max_wix_calls_in_any_60s']} in 60 s",
+                "-",
+                "-",
+                "-",
+                f"<={line['quota_per_minute']} {_ok(line['max_wix_calls_in_any_60s'] <= line['quota_per_minute'])}",
+            )
+        )
+    sites = results.get("pipeline_two_sites")
+    if sites:
+        out.append(
+            (
+                "  two sites, one's Wix down: the other's sent",
+                f"{sites['healthy_sent']} of {sites['healthy_due']}",
+                "-",
+                "-",
+                "-",
+                f"all {_ok(sites['healthy_sent'] == sites['healthy_due'])}",
+            )
+        )
     webhook = results.get("webhook_throughput")
     if webhook:
         out.append(

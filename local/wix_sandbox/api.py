@@ -129,7 +129,7 @@ class WixApi:
         if endpoint is None:
             code = "NOT_FOUND" if unmatched_status == 404 else "METHOD_NOT_ALLOWED"
             return wix_error_response(WixError(unmatched_status, code, f"No API route for {request.method} {request.path}"))
-        fault = self.state.take_fault(endpoint)
+        fault = self.state.take_fault(endpoint, self._caller_instance(request) if self.state.faults else None)
         if fault is not None:
             call["fault"] = True
             faulted = self._apply_fault(fault, call)
@@ -146,6 +146,13 @@ class WixApi:
             return wix_error_response(error)
         except ValidationFailed as error:
             return validation_error_response(error)
+
+    def _caller_instance(self, request: Request) -> str | None:
+        """The site the call is for, for a fault aimed at one site (None when the caller cannot be told)."""
+        try:
+            return authenticate(request, self.config, self.state).instance_id
+        except (WixError, ValidationFailed):
+            return None
 
     def _apply_fault(self, fault: Fault, call: dict) -> Response | None:
         """Delay, then answer for the endpoint (None: carry on and answer normally)."""

@@ -129,6 +129,7 @@ def parse_fault(body: dict[str, Any]) -> Fault:
         timeout=boolean_field(body, "timeout", False),
         retry_after=integer_field(body, "retryAfter", None, minimum=0),
         body=string_field(body, "body"),
+        instance_id=optional_instance_id(body),
     )
     if fault.status is None and fault.body is None and not fault.latency_ms and not fault.timeout:
         raise invalid("", "a fault needs at least one of status, body, latencyMs or timeout")

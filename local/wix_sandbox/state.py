@@ -43,10 +43,12 @@ class Fault:
     timeout: bool = False
     retry_after: int | None = None
     body: str | None = None
+    instance_id: str | None = None  # only this site's calls (None: every site's)
 
     def to_wire(self) -> dict[str, Any]:
         return {
             "endpoint": self.endpoint,
+            "instanceId": self.instance_id,
             "status": self.status,
             "count": self.count,
             "latencyMs": self.latency_ms,
@@ -104,7 +106,7 @@ class SandboxState:
         self.owners: dict[str, str] = {}
         self.calls: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
         self.deliveries: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
-        self.faults: dict[str, Fault] = {}
+        self.faults: dict[tuple[str, str | None], Fault] = {}  # (endpoint or "*", instance or None for every site)
         self.webhook_policy = WebhookPolicy()
         self.tokens: dict[str, IssuedToken] = {}
 
@@ -215,25 +217,28 @@ class SandboxState:
 
     def set_fault(self, fault: Fault) -> None:
         with self.lock:
-            self.faults[fault.endpoint] = fault
+            self.faults[(fault.endpoint, fault.instance_id)] = fault
 
     def clear_faults(self, endpoint: str | None = None) -> None:
         with self.lock:
             if endpoint is None:
                 self.faults.clear()
             else:
-                self.faults.pop(endpoint, None)
+                for key in [key for key in self.faults if key[0] == endpoint]:
+                    del self.faults[key]
 
     def list_faults(self) -> list[Fault]:
         with self.lock:
             return list(self.faults.values())
 
-    def take_fault(self, endpoint: str) -> Fault | None:
-        """The fault that applies to this call, using up one of its count."""
+    def take_fault(self, endpoint: str, instance_id: str | None = None) -> Fault | None:
+        """The fault that applies to this call of site ``instance_id``, using up one of its count: the site's own
+        fault for the endpoint first, then every site's, then the same for ``*``."""
         with self.lock:
-            key = endpoint if endpoint in self.faults else None
-            if key is None and endpoint in FAULT_ENDPOINTS and "*" in self.faults:
-                key = "*"
+            candidates = [(endpoint, instance_id), (endpoint, None)]
+            if endpoint in FAULT_ENDPOINTS:
+                candidates += [("*", instance_id), ("*", None)]
+            key = next((k for k in candidates if k in self.faults and (k[1] is None or k[1] == instance_id)), None)
             if key is None:
                 return None
             fault = self.faults[key]

@@ -62,8 +62,18 @@ def test_sweep_scaling_throughput_and_limiter_are_reported(smoke):
     assert load["sent"] == load["due"]
     for key in ("calls_per_s", "ideal_calls_per_s", "floor_calls_per_s", "efficiency", "cpu_ms_per_reminder", "floor_cpu_ms_per_reminder"):
         assert number(load[key])
+    assert number(load["wix_calls_per_reminder"]) and number(load["reminders_per_s"])
     limiter = load["limiter"]
     assert limiter["wix_calls"] > 0 and number(limiter["max_in_any_60s"])
+
+
+def test_the_pipeline_is_measured_on_its_real_path_against_its_floor(smoke):
+    results, _ = smoke
+    line = results["pipeline"]
+    assert line["sent"] == line["due"] and line["summary"]["batchesDone"] == line["summary"]["batches"] > 0
+    assert number(line["vs_floor"]) and number(line["max_wix_calls_in_any_60s"]) and number(line["wix_calls_per_reminder"])
+    sites = results["pipeline_two_sites"]
+    assert sites["healthy_sent"] == sites["healthy_due"] and sites["failing_deferred"] == sites["due_per_site"]
 
 
 def test_webhook_throughput_is_measured_against_verify_plus_one_write(smoke):

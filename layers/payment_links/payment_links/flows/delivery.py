@@ -68,11 +68,12 @@ def fresh_url(request_id: str, deps: Dependencies) -> str:
         return deps.wix.get_payment_request_url(request_id)
 
 
-def reminder_url(record: PaymentRequest, deps: Dependencies, now: datetime) -> str:
-    """The URL a reminder carries: the one Wix gave us while it is younger than ``UrlMaxAgeHours`` (no Wix call),
-    else a fresh one. Lost-link resends always ask Wix (``fresh_url``): the customer says the link failed."""
+def reminder_url(record: PaymentRequest, deps: Dependencies, due_at: datetime) -> str:
+    """The URL a reminder carries: the one Wix gave us while it is no older than ``UrlMaxAgeHours`` when the reminder
+    fell due (a sweep that runs a few minutes after a P1D step still reuses a URL saved at create), else a fresh
+    one. Lost-link resends always ask Wix (``fresh_url``): the customer says the link failed."""
     max_age = timedelta(hours=deps.settings.url_max_age_hours)
-    if record.url and record.url_fetched_at is not None and now - record.url_fetched_at <= max_age:
+    if record.url and record.url_fetched_at is not None and due_at - record.url_fetched_at <= max_age:
         return record.url
     return fresh_url(record.id, deps)
 

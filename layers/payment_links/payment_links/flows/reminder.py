@@ -183,7 +183,7 @@ def _send_checked(due: _Due, found: OrderPaymentRequest | None, deps: Dependenci
         # A status this code does not know (the API is a preview): count it, so the cap ends the retries.
         _count_failure(request_id, deps, now, f"WIX_STATUS_{found.status}")
         return Outcome(FAILED, f"WIX_STATUS_{found.status}")
-    url = reminder_url(record, deps, now)
+    url = reminder_url(record, deps, due_at)
     fetched_now = url != record.url or record.url_fetched_at is None
     link = unsubscribe_url(request_id, EMAIL, deps.settings, deps.site) if EMAIL in channels else None
 
