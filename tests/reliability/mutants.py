@@ -319,7 +319,6 @@ def _any_key_any_site(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(SiteRegistry, "site_of_key", lambda _self, key: ("11111111-1111-4111-8111-111111111111", "k") if key else None)
 
 
-
 def _no_reminder_lease(monkeypatch: pytest.MonkeyPatch) -> None:
     """An abandoned claim is taken as sent whether or not its send had started (the claim alone decides)."""
     from payment_links.flows import reminder
@@ -339,6 +338,7 @@ def _no_started_flag(monkeypatch: pytest.MonkeyPatch) -> None:
     from payment_links.flows import reminder
 
     monkeypatch.setattr(reminder, "_mark_started", lambda claimed, deps: claimed)
+
 
 MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "no-idempotency": _no_idempotency,
