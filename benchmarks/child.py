@@ -3,7 +3,8 @@
 A function runs here alone, the way Lambda runs it: a fresh interpreter with the function's directory first on
 the path and the layer after it, talking over loopback to the moto server and Wix sandbox of the parent. Only
 the standard library is imported before the clock starts, so a cold figure holds nothing but the function's
-own imports and work. Modes: ``load_files``, ``cold``, ``cold_floor``, ``warm``, ``sweep``, ``webhook_throughput``.
+own imports and work. Modes: ``load_files``, ``cold``, ``cold_floor``, ``warm``, ``sweep``, ``worker``,
+``webhook_throughput``.
 """
 
 from __future__ import annotations
@@ -174,6 +175,58 @@ def sweep(job: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def worker(job: dict[str, Any]) -> dict[str, Any]:
+    """One reminder worker, as Lambda's SQS event source runs it: take a message, invoke the resend handler with
+    it, delete it unless reported failed; stop once the queue has stayed empty for ``idle_polls`` polls."""
+    import boto3
+
+    from benchmarks.lambda_process import elapsed_ms
+
+    app = import_handler("resend")
+    sqs = boto3.client("sqs")
+    queue_url = job["queue_url"]
+    processed, failed, idle, last_done = 0, 0, 0, None
+    started, cpu = time.perf_counter(), cpu_seconds()
+    while idle < job["idle_polls"]:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=1, AttributeNames=["All"]).get(
+            "Messages", []
+        )
+        if not messages:
+            idle += 1
+            continue
+        idle = 0
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": m["Attributes"]["SentTimestamp"]},
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:reminders",
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
+        response = app.lambda_handler({"Records": records}, Context("resend", 300))
+        failures = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        for message in messages:
+            if message["MessageId"] in failures:
+                failed += 1
+            else:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        processed += len(messages)
+        last_done = time.time()
+    return {
+        "processed": processed,
+        "failed": failed,
+        "last_done": last_done,
+        "cpu_ms": (cpu_seconds() - cpu) * 1000,
+        "ran_ms": elapsed_ms(started),
+    }
+
+
 def _replay_in_threads(by_thread: list[list[Any]], mirror: dict[str, str]) -> tuple[float, float]:
     """The sweep's calls with nothing of ours: the caller's thread first (its queries), the workers together.
     Returns wall and CPU milliseconds."""
@@ -239,6 +292,7 @@ MODES = {
     "cold_floor": cold_floor,
     "warm": warm,
     "sweep": sweep,
+    "worker": worker,
     "webhook_throughput": webhook_throughput,
 }
 

@@ -42,7 +42,7 @@ class Sizes:
     pipeline_two_sites_due: int
 
 
-FULL = Sizes(11, 150, 5, 100_000, 100, 3, 10_000, 50, 70.0, 300, 2_000, 20.0, 200)
+FULL = Sizes(11, 150, 5, 100_000, 100, 3, 10_000, 50, 70.0, 300, 1_000, 10.0, 200)
 SMOKE = Sizes(1, 3, 1, 300, 5, 1, 12, 50, 2.0, 6, 20, 100.0, 5)
 
 
@@ -135,8 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             results["sweep_throughput"] = sweep.throughput(stack, sizes.load_due, sizes.wix_latency_ms, sizes.limiter_seconds, log)
             save()
         if "pipeline" in sections:
-            quota = int(stack.deployment.function_environment().get("WIX_REQUESTS_PER_MINUTE", "200"))
-            results["pipeline"] = pipeline.at_scale(sizes.pipeline_due, sizes.wix_latency_ms, sizes.pipeline_ses_rate, quota, log)
+            results["pipeline"] = pipeline.at_scale(stack, sizes.pipeline_due, sizes.wix_latency_ms, sizes.pipeline_ses_rate, log)
             results["pipeline_two_sites"] = pipeline.two_sites(sizes.pipeline_two_sites_due, log)
             save()
         if "webhook" in sections:
