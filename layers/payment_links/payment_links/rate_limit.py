@@ -65,9 +65,9 @@ class TokenBucket:
 
 @lru_cache(maxsize=8)
 def send_rate_bucket(per_second: float, sharers: int) -> TokenBucket:
-    """This process's share of an account-wide sending rate (SES, SNS SMS) that ``sharers`` workers split, such
-    that no second holds more than ``per_second / sharers``: a burst of a tenth of it, refilled at the rest."""
+    """This process's share of an account-wide sending rate (SES, SNS SMS) that ``sharers`` workers split: refilled
+    at ``per_second / sharers``, with a burst of a tenth of a second's worth (at least one). SES counts its maximum
+    send rate per second and lets short bursts above it through; the sustained rate is what it holds to."""
     share = per_second / max(sharers, 1)
     burst = max(int(share / 10), 1)
-    refill_per_second = max(share - burst, 1 / 60)
-    return TokenBucket(max(round(refill_per_second * 60) + burst, 2), burst=burst, max_wait=None)
+    return TokenBucket(max(round(share * 60) + burst, 2), burst=burst, max_wait=None)

@@ -29,7 +29,7 @@ from aws_lambda_powertools import Logger
 from payment_links.deps import Dependencies, for_site
 from payment_links.domain.payment_request import PaymentRequest
 from payment_links.flows.reminder import FAILED, SENT, SKIPPED, Outcome, send_due_batch
-from payment_links.flows.reminder_queue import SQS_BATCH, ReminderBatch, SweepProgress, enqueue, outcome_counts
+from payment_links.flows.reminder_queue import ReminderBatch, SweepProgress, enqueue, outcome_counts
 from payment_links.store import DueIndex, PaymentRequestStore, due_shards
 from payment_links.tenancy import Site
 
@@ -37,6 +37,7 @@ logger = Logger(child=True)
 
 PAGE_SIZE = 100
 BATCH_SIZE = 100  # ids per batch: one Wix Query (its page limit) and one queue message
+MIN_SPLIT = 20  # the smallest batch a backlog is split into for the workers (a Query per 20 reminders at most)
 COUNT_PAGE_SIZE = 1000
 # Time kept back for the requests in flight and the summary. A sweep cut short by a timeout would still
 # send nothing twice (a reminder is claimed before it is sent), but it would lose its metrics.
@@ -150,18 +151,43 @@ def site_batches(index: DueIndex, now: datetime, batch_size: int | None = None) 
 def _enqueue_due(
     deps: Dependencies, now: datetime, time_left_ms: Callable[[], int], stop_margin_ms: int, summary: SweepSummary, sqs: Any, queue_url: str
 ) -> None:
-    pending: list[ReminderBatch] = []
-    for site, ids in site_batches(_index(deps), now):
-        if time_left_ms() < stop_margin_ms:
+    by_site: dict[Site, list[str]] = {}
+    seen: set[tuple[Site, str]] = set()
+    for n, (site, request_id) in enumerate(due_requests(_index(deps), now, PAGE_SIZE)):
+        if n % PAGE_SIZE == 0 and time_left_ms() < stop_margin_ms:
             summary.stopped_early = STOPPED_TIME
             break
-        pending.append(ReminderBatch(sweepId=summary.sweep_id or "", time=now, site=site.instance_id, ids=ids))
-        summary.due += len(ids)
-        summary.batches += 1
-        if len(pending) == SQS_BATCH:
-            enqueue(sqs, queue_url, pending)
-            pending = []
-    enqueue(sqs, queue_url, pending)
+        if (site, request_id) not in seen:
+            seen.add((site, request_id))
+            by_site.setdefault(site, []).append(request_id)
+    batches = [
+        ReminderBatch(sweepId=summary.sweep_id or "", time=now, site=site.instance_id, ids=chunk)
+        for site, ids in by_site.items()
+        for chunk in even_batches(ids, BATCH_SIZE, deps.settings.reminder_worker_concurrency)
+    ]
+    enqueue(sqs, queue_url, batches)
+    summary.due = sum(len(batch.ids) for batch in batches)
+    summary.batches = len(batches)
+
+
+def even_batches(ids: list[str], max_size: int, workers: int) -> list[list[str]]:
+    """``ids`` in batches of at most ``max_size`` and of even sizes, as many as a multiple of ``workers`` when that
+    keeps batches at ``MIN_SPLIT`` or more, so every worker has the same share to send (each holds 1/workers of the
+    sending rate): 1,000 ids for 4 workers are 12 batches of 83-84, not 10 of 100 whose last two leave two workers
+    idle. A few due ids stay in one batch: one Wix Query for 20 reminders or more keeps a reminder's share <= 0.05."""
+    if not ids:
+        return []
+    count = -(-len(ids) // max_size)
+    spread = -(-count // workers) * workers
+    if len(ids) // spread >= MIN_SPLIT:
+        count = spread
+    size, extra = divmod(len(ids), count)
+    batches, start = [], 0
+    for n in range(count):
+        end = start + size + (1 if n < extra else 0)
+        batches.append(ids[start:end])
+        start = end
+    return batches
 
 
 def _send_due_here(deps: Dependencies, now: datetime, time_left_ms: Callable[[], int], stop_margin_ms: int, summary: SweepSummary) -> None:
