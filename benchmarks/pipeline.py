@@ -47,6 +47,7 @@ WORKERS = 4
 def _stack(tmp: Path, app_mode: bool, **parameters: str) -> LocalStack:
     moto_fixes.apply()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server would log every request
+    logging.getLogger("stamina").setLevel(logging.ERROR)  # the failing site's retries, each a line
     config = StackConfig(
         api_port=0,
         moto_port=0,

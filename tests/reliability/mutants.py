@@ -122,9 +122,9 @@ def _no_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _no_reminder_handback(monkeypatch: pytest.MonkeyPatch) -> None:
     """A reminder whose send reached nobody is recorded as failed but not handed back: its step is lost."""
-    from payment_links.flows import reminder
+    from payment_links.flows import reminder_claim
 
-    original: Callable[..., Any] = reminder._change
+    original: Callable[..., Any] = reminder_claim.change
 
     def change(record: Any, change_fn: Callable[[Any], bool], deps: Any) -> Any:
         if change_fn.__name__ != "record_outcome":
@@ -139,7 +139,7 @@ def _no_reminder_handback(monkeypatch: pytest.MonkeyPatch) -> None:
 
         return original(record, keep_the_step, deps)
 
-    monkeypatch.setattr(reminder, "_change", change)
+    monkeypatch.setattr(reminder_claim, "change", change)
 
 
 def _no_unsubscribe_signature(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -321,23 +321,23 @@ def _any_key_any_site(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _no_reminder_lease(monkeypatch: pytest.MonkeyPatch) -> None:
     """An abandoned claim is taken as sent whether or not its send had started (the claim alone decides)."""
-    from payment_links.flows import reminder
+    from payment_links.flows import reminder_claim
 
-    original = reminder._recover_abandoned
+    original = reminder_claim.recover_abandoned
 
     def recover_as_sent(record: Any, now: Any, deps: Any) -> Any:
         assert record.reminders.in_flight is not None
         record.reminders.in_flight.started = True
         return original(record, now, deps)
 
-    monkeypatch.setattr(reminder, "_recover_abandoned", recover_as_sent)
+    monkeypatch.setattr(reminder_claim, "recover_abandoned", recover_as_sent)
 
 
 def _no_started_flag(monkeypatch: pytest.MonkeyPatch) -> None:
     """The claimed reminder is sent without first flagging it as handed to SES/SNS."""
-    from payment_links.flows import reminder
+    from payment_links.flows import reminder_claim
 
-    monkeypatch.setattr(reminder, "_mark_started", lambda claimed, deps: claimed)
+    monkeypatch.setattr(reminder_claim, "mark_started", lambda claimed, deps: claimed)
 
 
 MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {

@@ -3,9 +3,11 @@
 Reminders go in batches of one site's requests. Order of checks (cheapest and most final first): still due →
 not past its expiry → outside the customer's quiet hours → a channel that has not opted out → UNPAID at Wix
 (one Query for the whole batch; a missed webhook is reconciled here) → the saved URL, or a fresh one when it
-is older than ``UrlMaxAgeHours``. Then the reminder is claimed with a conditional write that advances the record to its next
-step, and only the sweep whose write wins sends: two overlapping sweeps never send the same reminder twice.
-A send that reaches nobody hands the step back and counts a failure; at the cap the reminders stop.
+is older than ``UrlMaxAgeHours``. Then the step is claimed (``reminder_claim``: a conditional write that moves
+the record on and leases the step to this worker), flagged as started, sent, and recorded. Two overlapping
+sweeps or workers never send the same reminder twice; a worker that dies is recovered by a later sweep. A send
+that reaches nobody hands the step back and counts a failure (not when SES or SNS only throttled it); at the cap
+the reminders stop.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
@@ -26,14 +28,13 @@ from payment_links.domain.payment_request import (
     TERMINAL_STATUSES,
     UNPAID,
     PaymentRequest,
-    ReminderInFlight,
     ReminderPlan,
 )
-from payment_links.domain.reminders import quiet_hours_of, schedule_next, zone
+from payment_links.domain.reminders import quiet_hours_of, zone
+from payment_links.flows import reminder_claim as claims
 from payment_links.flows.delivery import reconcile_status, reminder_url
 from payment_links.flows.wix_errors import wix_errors_as_domain
 from payment_links.notify.sender import THROTTLED
-from payment_links.store import StaleRecord
 from payment_links.unsubscribe_token import unsubscribe_url
 from payment_links.wix.models import OrderPaymentRequest
 
@@ -52,7 +53,6 @@ OPTED_OUT = "OPTED_OUT"
 NOT_FOUND_AT_WIX = "NOT_FOUND_AT_WIX"
 TOO_MANY_FAILURES = "TOO_MANY_FAILURES"
 UNCONFIRMED = "UNCONFIRMED"  # a worker died after handing the reminder to SES/SNS: never sent again
-MAX_MARK_ATTEMPTS = 3
 SEND_THROTTLED = "SEND_THROTTLED"  # SES or SNS at the account's rate: retried later, never counted against the request
 
 # Failures of the outside world rather than of this request: not counted against the request's cap
@@ -142,12 +142,12 @@ def _guarded(request_id: str, deps: Dependencies, now: datetime, step: Callable[
 
 def _before_wix(record: PaymentRequest | None, deps: Dependencies, now: datetime) -> Outcome | _Due:
     """Still due, not past its expiry, outside quiet hours, a channel left: the checks that cost no Wix call."""
-    if record is None or not _is_due(record, now):
+    if record is None or not claims.is_due(record, now):
         return Outcome(SKIPPED, NOT_DUE)
     if record.reminders.in_flight is not None:
-        recovered = _recover_abandoned(record, now, deps)
-        if isinstance(recovered, Outcome):
-            return recovered
+        recovered, started = claims.recover_abandoned(record, now, deps)
+        if recovered is None:
+            return Outcome(SKIPPED, UNCONFIRMED if started else NOT_DUE)
         record = recovered
     plan = record.reminders
     due_at, step = plan.next_at, plan.next_step
@@ -188,10 +188,10 @@ def _send_checked(due: _Due, found: OrderPaymentRequest | None, deps: Dependenci
     link = unsubscribe_url(request_id, EMAIL, deps.settings, deps.site) if EMAIL in channels else None
 
     before = record.reminders.model_copy()
-    claimed = _claim(record, due_at, step, now, deps)
+    claimed = claims.claim(record, due_at, step, now, deps)
     if claimed is None:
         return Outcome(SKIPPED, ALREADY_SENT)
-    claimed = _mark_started(claimed, deps)
+    claimed = claims.mark_started(claimed, deps)
     if claimed is None:
         return Outcome(SKIPPED, NOT_DUE)  # paid, voided or opted out between the claim and the send
     lease = claimed.reminders.in_flight
@@ -206,7 +206,7 @@ def _send_checked(due: _Due, found: OrderPaymentRequest | None, deps: Dependenci
             current.url, current.url_fetched_at = url, now
         if delivered:
             current.reminders.failures = 0
-            _release(current, lease)
+            claims.release(current, lease)
             current.record(now, "REMINDER_SENT", detail=f"step {step + 1}: {','.join(delivered)}")
             return True
         if current.reminders == after:
@@ -219,35 +219,13 @@ def _send_checked(due: _Due, found: OrderPaymentRequest | None, deps: Dependenci
             _add_failure(current, now, "NOT_DELIVERED", deps)
         return True
 
-    _change(claimed, record_outcome, deps)
+    claims.change(claimed, record_outcome, deps)
     if throttled:
         return Outcome(FAILED, SEND_THROTTLED, systemic=True)
     if not delivered:
         return Outcome(FAILED, "NOT_DELIVERED")
     logger.info("reminder sent", extra={"payment_request_id": request_id, "step": step + 1, "channels": delivered})
     return Outcome(SENT)
-
-
-def _change(record: PaymentRequest, change: Callable[[PaymentRequest], bool], deps: Dependencies) -> PaymentRequest | None:
-    """``store.update`` starting from the copy in hand: one read fewer per write while nobody else writes;
-    on a version conflict it reads again and re-applies ``change`` (which re-checks its own condition)."""
-    current = record.model_copy(deep=True)
-    if not change(current):
-        return current
-    try:
-        return deps.store.save(current)
-    except StaleRecord:
-        return deps.store.update(record.id, change)
-
-
-def _is_due(record: PaymentRequest, now: datetime) -> bool:
-    plan = record.reminders
-    return record.status == UNPAID and record.deleted_at is None and plan.enabled and plan.next_at is not None and plan.next_at <= now
-
-
-def _still_at(record: PaymentRequest, due_at: datetime) -> bool:
-    """The record still waits for the reminder we looked at (no other sweep, payment or opt-out moved it)."""
-    return record.status == UNPAID and record.reminders.next_at == due_at
 
 
 def _reminder_channels(record: PaymentRequest, due_at: datetime, now: datetime, deps: Dependencies) -> list[str]:
@@ -263,7 +241,7 @@ def _reminder_channels(record: PaymentRequest, due_at: datetime, now: datetime, 
         return wanted
 
     def change(current: PaymentRequest) -> bool:
-        if not _still_at(current, due_at):
+        if not claims.still_at(current, due_at):
             return False
         for channel in newly_opted_out:
             if channel not in current.opted_out_channels:
@@ -274,98 +252,13 @@ def _reminder_channels(record: PaymentRequest, due_at: datetime, now: datetime, 
             current.record(now, "REMINDERS_STOPPED", detail="every channel opted out")
         return True
 
-    _change(record, change, deps)
+    claims.change(record, change, deps)
     return wanted
-
-
-def _claim(record: PaymentRequest, due_at: datetime, step: int, now: datetime, deps: Dependencies) -> PaymentRequest | None:
-    """Advance the record past this step with a version-checked write; None when another sweep did."""
-    won = [False]
-
-    def claim(current: PaymentRequest) -> bool:
-        won[0] = _still_at(current, due_at) and current.reminders.next_step == step
-        if not won[0]:
-            return False
-        current.reminders.sent += 1
-        current.last_sent_at = now
-        schedule_next(current, deps.settings, now, first_step=step + 1)
-        # Leased until recorded: due again (and recovered) only if this worker dies before it records the send.
-        lease_until = now + timedelta(seconds=deps.settings.reminder_lease_seconds)
-        plan = current.reminders
-        plan.in_flight = ReminderInFlight(step=step, due_at=due_at, lease_until=lease_until, next_at=plan.next_at)
-        plan.next_at = lease_until
-        return True
-
-    updated = _change(record, claim, deps)
-    return updated if won[0] else None
-
-
-def _mark_started(claimed: PaymentRequest, deps: Dependencies) -> PaymentRequest | None:
-    """Flag the claimed reminder as handed to SES/SNS, right before the send: a worker that dies after this is
-    never sent again (at most once), one that dies before it is sent by a later sweep (not lost)."""
-    lease = claimed.reminders.in_flight
-    assert lease is not None
-    current: PaymentRequest | None = claimed
-    for _ in range(MAX_MARK_ATTEMPTS):
-        assert current is not None
-        if deps.store.mark_send_started(current.id, current.version):
-            marked = current.model_copy(deep=True)
-            marked.version += 1
-            assert marked.reminders.in_flight is not None
-            marked.reminders.in_flight.started = True
-            return marked
-        current = deps.store.get(claimed.id)  # another write came between (a payment, an opt-out): look again
-        if current is None or current.status != UNPAID or current.reminders.in_flight is None:
-            return None
-        if current.reminders.in_flight.lease_until != lease.lease_until or current.reminders.next_at != lease.lease_until:
-            return None  # no longer ours, or the reminders stopped
-        if current.reminders.in_flight.started:
-            return current  # our own flag, whose answer was lost
-    return None
-
-
-def _release(current: PaymentRequest, lease: ReminderInFlight | None) -> None:
-    """The send is recorded: the record goes on to the step after it (unless something stopped the reminders)."""
-    plan = current.reminders
-    if lease is None or plan.in_flight is None or plan.in_flight.lease_until != lease.lease_until:
-        return
-    if plan.next_at == lease.lease_until:
-        plan.next_at = lease.next_at
-    plan.in_flight = None
-
-
-def _recover_abandoned(record: PaymentRequest, now: datetime, deps: Dependencies) -> PaymentRequest | Outcome:
-    """A due record still holding an in-flight reminder: its worker died before recording the send. Not started:
-    the step goes back to due and is sent now. Started: SES/SNS may have it, so it is not sent again."""
-    lease = record.reminders.in_flight
-    assert lease is not None
-
-    def recover(current: PaymentRequest) -> bool:
-        plan = current.reminders
-        if plan.in_flight is None or plan.in_flight.lease_until != lease.lease_until or plan.next_at != lease.lease_until:
-            return False
-        if lease.started:
-            _release(current, lease)
-            current.record(now, "REMINDER_UNCONFIRMED", detail=f"step {lease.step + 1}: its worker stopped after handing it over")
-        else:
-            plan.in_flight = None
-            plan.sent -= 1
-            plan.next_step, plan.next_at = lease.step, lease.due_at
-            plan.stopped_reason = None
-            current.record(now, "REMINDER_RECOVERED", detail=f"step {lease.step + 1}: its worker stopped before sending")
-        return True
-
-    updated = _change(record, recover, deps)
-    if lease.started:
-        return Outcome(SKIPPED, UNCONFIRMED)
-    if updated is None or updated.reminders.in_flight is not None or not _is_due(updated, now):
-        return Outcome(SKIPPED, NOT_DUE)
-    return updated
 
 
 def _postpone(record: PaymentRequest, due_at: datetime, allowed_at: datetime, now: datetime, deps: Dependencies) -> None:
     def change(current: PaymentRequest) -> bool:
-        if not _still_at(current, due_at):
+        if not claims.still_at(current, due_at):
             return False
         if current.expiration_date is not None and allowed_at >= current.expiration_date:
             current.stop_reminders(EXPIRED)
@@ -373,18 +266,18 @@ def _postpone(record: PaymentRequest, due_at: datetime, allowed_at: datetime, no
             current.reminders.next_at = allowed_at
         return True
 
-    _change(record, change, deps)
+    claims.change(record, change, deps)
 
 
 def _stop(record: PaymentRequest, due_at: datetime, reason: str, now: datetime, deps: Dependencies) -> None:
     def change(current: PaymentRequest) -> bool:
-        if not _still_at(current, due_at):
+        if not claims.still_at(current, due_at):
             return False
         current.stop_reminders(reason)
         current.record(now, "REMINDERS_STOPPED", detail=reason)
         return True
 
-    _change(record, change, deps)
+    claims.change(record, change, deps)
 
 
 def _add_failure(record: PaymentRequest, now: datetime, reason: str, deps: Dependencies) -> None:
@@ -400,7 +293,7 @@ def _count_failure(request_id: str, deps: Dependencies, now: datetime, reason: s
     """Count a failure of the still-due reminder; it stays due, so the next run retries it."""
 
     def change(current: PaymentRequest) -> bool:
-        if not _is_due(current, now):
+        if not claims.is_due(current, now):
             return False
         _add_failure(current, now, reason, deps)
         return True
