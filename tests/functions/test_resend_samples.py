@@ -44,3 +44,9 @@ def test_unsubscribe_sample_gets_a_page_for_people(aws, wix):
 def test_scheduled_sample_runs_the_sweep_as_of_its_time(aws, wix):
     summary = resend_app.lambda_handler(sample("scheduled-sweep.json"), LambdaContext(remaining_ms=300_000))
     assert summary["time"] == "2026-05-02T10:00:00Z" and summary["due"] == 0 and summary["remaining"] == 0
+
+
+def test_reminder_batch_sample_is_a_worker_message_and_is_acknowledged(aws, wix):
+    # One id the fresh table does not hold: the batch is worked (nothing due), the message acknowledged.
+    response = resend_app.lambda_handler(sample("reminder-batch.json"), LambdaContext(remaining_ms=300_000))
+    assert response == {"batchItemFailures": []}
