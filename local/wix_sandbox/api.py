@@ -29,7 +29,7 @@ from .errors import (
     wix_error_response,
 )
 from .formats import format_timestamp, utc_now
-from .orders import find_order, render_order
+from .orders import find_order, render_order, search_orders
 from .payment_requests import PaymentRequestService
 from .query import parse_query
 from .state import Fault, SandboxState
@@ -46,6 +46,7 @@ RULES = [
     Rule(f"{OPR}/<request_id>", methods=["GET"], endpoint="api:get"),
     Rule(f"{OPR}/<request_id>", methods=["PATCH"], endpoint="api:update"),
     Rule(f"{OPR}/<request_id>", methods=["DELETE"], endpoint="api:delete"),
+    Rule("/ecom/v1/orders/search", methods=["POST"], endpoint="api:searchOrders"),
     Rule("/ecom/v1/orders/<order_id>", methods=["GET"], endpoint="api:getOrder"),
 ]
 
@@ -89,6 +90,7 @@ class WixApi:
             "url": self.url,
             "void": self.void,
             "getOrder": self.get_order,
+            "searchOrders": self.search_orders,
         }
 
     # -- the gate --------------------------------------------------------------------------------------------
@@ -214,6 +216,9 @@ class WixApi:
     def void(self, request: Request, instance_id: str) -> Response:
         self.payment_requests.void(parse_payment_request_id(_json_body(request)), instance_id)
         return json_response({})
+
+    def search_orders(self, request: Request, instance_id: str) -> Response:
+        return json_response(search_orders(self.state, _json_body(request), instance_id))
 
     def get_order(self, request: Request, instance_id: str, order_id: str) -> Response:
         with self.state.lock:

@@ -19,6 +19,7 @@ from .control_parsing import (
     boolean_field,
     invalid,
     json_object,
+    money_field,
     optional_instance_id,
     parse_fault,
     parse_order,
@@ -26,8 +27,9 @@ from .control_parsing import (
     string_field,
 )
 from .errors import ValidationFailed, WixError, json_response
+from .events import OrderEvent
 from .keys import WebhookKeys
-from .orders import create_order, render_order
+from .orders import cancel_order, create_order, render_order, settle_outside
 from .payment_requests import PaymentRequestService
 from .sites import SiteService, normalize_instance_id, parse_instance_id
 from .state import SandboxState
@@ -43,6 +45,8 @@ RULES = [
     Rule("/_sandbox/sites/<instance_id>/remove", methods=["POST"], endpoint="control:remove"),
     Rule("/_sandbox/orders", methods=["POST"], endpoint="control:create_order"),
     Rule("/_sandbox/orders", methods=["GET"], endpoint="control:list_orders"),
+    Rule("/_sandbox/orders/<order_id>/mark-paid", methods=["POST"], endpoint="control:mark_order_paid"),
+    Rule("/_sandbox/orders/<order_id>/cancel", methods=["POST"], endpoint="control:cancel_order"),
     Rule("/_sandbox/order-payment-requests", methods=["GET"], endpoint="control:list_payment_requests"),
     Rule("/_sandbox/order-payment-requests/<request_id>/pay", methods=["POST"], endpoint="control:pay"),
     Rule("/_sandbox/order-payment-requests/<request_id>/expire", methods=["POST"], endpoint="control:expire"),
@@ -153,6 +157,37 @@ class ControlApi:
         with self.state.lock:
             orders = [render_order(r) for r in self.state.orders.values() if self._in_site_asked_for(request, r["id"])]
         return json_response({"orders": orders})
+
+    def mark_order_paid(self, request: Request, order_id: str) -> Response:
+        """Paid outside any payment request (``amount``: default all that is open): the balance drops, the payment
+        status moves, and Wix's ``order_payment_status_updated`` is pushed (unless webhook delivery is off)."""
+        amount = money_field(json_object(request) if request.get_data() else {}, "amount", required=False)
+        with self.state.lock:
+            record, previous = settle_outside(self.state, order_id, amount)
+            event = self._order_event("payment_status_updated", record, {"previousPaymentStatus": previous})
+            self.state.commit()
+        self.dispatcher.publish(event)
+        return json_response({"order": event.order, "previousPaymentStatus": previous})
+
+    def cancel_order(self, request: Request, order_id: str) -> Response:
+        """The merchant cancels the order: Wix's ``order_canceled`` is pushed (unless webhook delivery is off)."""
+        with self.state.lock:
+            record = cancel_order(self.state, order_id)
+            body = {"restockAllItems": False, "sendOrderCanceledEmail": False, "customMessage": None}
+            event = self._order_event("canceled", record, body)
+            self.state.commit()
+        self.dispatcher.publish(event)
+        return json_response({"order": event.order})
+
+    def _order_event(self, slug: str, record: dict[str, Any], body: dict[str, Any]) -> OrderEvent:
+        # The snapshot and sequence are taken under the lock, so they follow the order the changes happened in.
+        return OrderEvent(
+            slug=slug,
+            order=render_order(record),
+            body=body,
+            sequence=self.state.next_entity_sequence(record["id"]),
+            instance_id=self.state.owner_of(record["id"]),
+        )
 
     def list_payment_requests(self, request: Request) -> Response:
         with self.state.lock:

@@ -24,6 +24,8 @@ from .formats import format_timestamp, new_id, parse_timestamp, utc_now
 from .keys import key_id, public_pem_of
 
 ENTITY_FQDN = "wix.ecom.v1.order_payment_request"
+ORDER_ENTITY_FQDN = "wix.ecom.v1.order"
+ORDER_EVENT_TYPE_PREFIX = "wix.ecom.v1.order_"
 EVENT_TYPE_PREFIX = "wix.ecom.v1.order_payment_request_"
 APP_INSTALLED = "AppInstalled"
 APP_REMOVED = "AppRemoved"
@@ -84,7 +86,57 @@ class AppEvent:
         return {"slug": None, "entityId": None, "entityEventSequence": None}
 
 
-Event = EntityEvent | AppEvent
+@dataclass(frozen=True)
+class OrderEvent:
+    """An order changed outside any payment request (paid another way, canceled): Wix's order domain events,
+    ``wix.ecom.v1.order_payment_status_updated`` (body ``{order, previousPaymentStatus}``) and
+    ``wix.ecom.v1.order_canceled`` (body ``{order, restockAllItems, sendOrderCanceledEmail, customMessage}``)."""
+
+    slug: str  # payment_status_updated, canceled
+    order: dict[str, Any]  # in Get Order's shape
+    body: dict[str, Any] = field(default_factory=dict)  # the action's other fields
+    event_id: str = field(default_factory=new_id)
+    event_time: str = field(default_factory=lambda: format_timestamp(utc_now()))
+    sequence: str | None = None
+    instance_id: str = DEFAULT_INSTANCE_ID
+
+    @property
+    def event_type(self) -> str:
+        return ORDER_EVENT_TYPE_PREFIX + self.slug
+
+    @property
+    def entity_id(self) -> str:
+        return str(self.order["id"])
+
+    @property
+    def occurred_at(self) -> datetime:
+        return parse_timestamp(self.event_time)
+
+    def envelope(self, app_id: str) -> dict[str, Any]:
+        domain_event: dict[str, Any] = {
+            "id": self.event_id,
+            "entityFqdn": ORDER_ENTITY_FQDN,
+            "slug": self.slug,
+            "entityId": self.entity_id,
+            "eventTime": self.event_time,
+            "triggeredByAnonymizeRequest": False,
+            # REST carries an action's body as a JSON string (``bodyAsJson``); the SDK shows it parsed as ``body``.
+            "actionEvent": {"bodyAsJson": json.dumps({"order": self.order, **self.body})},
+        }
+        if self.sequence is not None:
+            domain_event["entityEventSequence"] = self.sequence
+        return {
+            "eventType": self.event_type,
+            "instanceId": self.instance_id,
+            "data": json.dumps(domain_event),
+            "identity": json.dumps({"identityType": "WIX_USER", "wixUserId": SITE_OWNER_USER_ID}),
+        }
+
+    def delivery_fields(self) -> dict[str, Any]:
+        return {"slug": self.slug, "entityId": self.entity_id, "entityEventSequence": self.sequence}
+
+
+Event = EntityEvent | AppEvent | OrderEvent
 
 
 def build_domain_event(event: EntityEvent) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from .formats import utc_now
 from .sites import Site, normalize_instance_id
 
 # Endpoint names a fault can target; "*" targets every one of them.
-FAULT_ENDPOINTS = ("create", "get", "update", "delete", "query", "url", "void", "getOrder")
+FAULT_ENDPOINTS = ("create", "get", "update", "delete", "query", "url", "void", "getOrder", "searchOrders")
 # The token endpoint is not one of Wix's business endpoints, so "*" leaves it alone; it can be targeted by name.
 FAULT_TARGETS = (*FAULT_ENDPOINTS, "token", "*")
 
