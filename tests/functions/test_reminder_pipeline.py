@@ -31,14 +31,17 @@ def wix_calls_after(wix: Any, mark: int) -> list[str]:
     return [name for name, _ in wix.calls[mark:] if name != "token"]
 
 
-def test_a_batch_of_due_reminders_costs_one_wix_query_and_no_url_call(aws, wix):
+BATCH_CALLS = ["query", "searchOrders", "query"]  # the requests' statuses, their orders, the orders' UNPAID requests
+
+
+def test_a_batch_of_due_reminders_costs_three_wix_calls_and_no_url_call(aws, wix):
     ids = [create_request(wix, CREATED)["id"] for _ in range(5)]
     mark = len(wix.calls)
 
     summary = run_sweep(DAY_1)
 
     assert summary["sent"] == 5 and summary["batches"] == 1
-    assert wix_calls_after(wix, mark) == ["query"]  # the saved URLs are a day old: within UrlMaxAgeHours
+    assert wix_calls_after(wix, mark) == BATCH_CALLS  # the saved URLs are a day old: within UrlMaxAgeHours
     for request_id in ids:
         assert wix.url_for(request_id) in " ".join(m.body for m in reminder_emails(aws))
 
@@ -52,7 +55,7 @@ def test_what_wix_reports_final_or_does_not_return_is_reconciled_without_a_send(
 
     summary = run_sweep(DAY_1)
 
-    assert wix_calls_after(wix, mark) == ["query"]
+    assert wix_calls_after(wix, mark) == BATCH_CALLS
     assert summary["sent"] == 1 and summary["skipped"] == {"PAID": 1, "VOIDED": 1, "NOT_FOUND_AT_WIX": 1}
     assert get_request(paid)["status"] == "PAID" and get_request(voided)["status"] == "VOIDED"
     assert get_request(gone)["reminders"]["stoppedReason"] == "NOT_FOUND_AT_WIX"
@@ -67,7 +70,7 @@ def test_a_url_older_than_url_max_age_hours_is_fetched_again_and_saved(aws, wix,
 
     run_sweep(DAY_1)
 
-    assert wix_calls_after(wix, mark) == ["query", "url"]
+    assert wix_calls_after(wix, mark) == [*BATCH_CALLS, "url"]
     stored = get_request(created["id"])
     assert stored["reminders"]["sent"] == 1 and stored["url"] == wix.url_for(created["id"])
 
@@ -158,3 +161,57 @@ def test_a_batch_that_waited_in_the_queue_is_sent_as_of_when_it_is_worked(aws, w
     sent_at_ms = 1_700_000_000_000
     assert batch_now(batch, sent_at_ms, real_now=sent_at_ms / 1000 + 90) == at(DAY_1) + timedelta(seconds=90)
     assert batch_now(batch, sent_at_ms, real_now=sent_at_ms / 1000 - 5) == at(DAY_1)  # clocks apart: never earlier
+
+
+# ---- the order decides (orders settled elsewhere) -------------------------------------------------------------
+
+
+def test_an_order_paid_another_way_stops_the_reminders_and_voids_the_request_at_wix(aws, wix):
+    created = create_request(wix, CREATED)
+    wix.settle_order(created["orderId"])  # the merchant marked it paid: the request stays UNPAID at Wix
+
+    summary = run_sweep(DAY_1)
+
+    assert summary["sent"] == 0 and summary["skipped"] == {"ORDER_SETTLED": 1} and reminder_emails(aws) == []
+    stored = get_request(created["id"])
+    assert stored["status"] == "VOIDED" and stored["reminders"]["stoppedReason"] == "ORDER_SETTLED"
+    assert wix.requests[created["id"]]["status"] == "VOIDED"
+    assert any(h["event"] == "REMINDERS_STOPPED" and h["detail"].startswith("ORDER_SETTLED") for h in stored["history"])
+    assert run_sweep("2026-05-06T12:00:00Z")["due"] == 0
+
+
+def test_with_void_when_order_settled_off_the_request_is_left_unpaid_but_not_reminded(aws, wix, monkeypatch):
+    monkeypatch.setenv("VOID_WHEN_ORDER_SETTLED", "false")
+    reset_process_state()
+    created = create_request(wix, CREATED)
+    wix.settle_order(created["orderId"])
+
+    assert run_sweep(DAY_1)["skipped"] == {"ORDER_SETTLED": 1}
+    stored = get_request(created["id"])
+    assert stored["status"] == "UNPAID" and stored["reminders"]["stoppedReason"] == "ORDER_SETTLED"
+    assert wix.requests[created["id"]]["status"] == "UNPAID" and wix.count("void") == 0
+
+
+def test_a_partial_payment_elsewhere_stops_reminders_for_more_than_is_open(aws, wix):
+    created = create_request(wix, CREATED, amount="25.00")  # the order owes 40.00
+    wix.settle_order(created["orderId"], amount="20.00")  # 20.00 open, the request asks 25.00
+
+    summary = run_sweep(DAY_1)
+
+    assert summary["skipped"] == {"ORDER_BALANCE_CHANGED": 1} and reminder_emails(aws) == []
+    stored = get_request(created["id"])
+    assert stored["status"] == "UNPAID" and stored["reminders"]["stoppedReason"] == "ORDER_BALANCE_CHANGED"
+    assert any(h["detail"] == "ORDER_BALANCE_CHANGED: 20.00 USD open" for h in stored["history"])
+
+
+def test_two_requests_on_one_order_the_other_still_reminded_while_what_is_open_covers_it(aws, wix):
+    order_id = wix.add_order(balance="40.00")
+    first = create_request(wix, CREATED, order_id=order_id, amount="15.00")
+    second = create_request(wix, CREATED, order_id=order_id, amount="15.00", external_id="inv-second")
+    wix.set_status(first["id"], "PAID")
+    wix.settle_order(order_id, amount="15.00")  # the first one's payment: 25.00 open, 15.00 of it asked by the second
+
+    summary = run_sweep(DAY_1)
+
+    assert summary["sent"] == 1 and summary["skipped"] == {"PAID": 1}
+    assert get_request(second["id"])["reminders"]["sent"] == 1

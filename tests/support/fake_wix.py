@@ -80,6 +80,13 @@ class FakeWix:
         }
         return order_id
 
+    def settle_order(self, order_id: str, amount: str | None = None) -> None:
+        """The order is paid another way: ``amount`` (default all of it) comes off the balance."""
+        order = self.orders[order_id]
+        balance = Decimal(order["balanceSummary"]["balance"]["amount"]) - Decimal(amount or order["balanceSummary"]["balance"]["amount"])
+        order["paymentStatus"] = "PARTIALLY_PAID" if balance > 0 else "PAID"
+        order["balanceSummary"]["balance"] = {"amount": str(balance), "formattedAmount": f"${balance}"}
+
     def add_request(self, order_id: str, amount: str = "10.00", status: str = "UNPAID", external_id: str | None = None) -> str:
         """A payment request created at Wix by someone else (not through our product)."""
         request_id = str(uuid.uuid4())
@@ -116,6 +123,7 @@ class FakeWix:
     def install(self, router: respx.Router) -> None:
         routes = [
             ("token", "POST", rf"^{BASE_URL}/oauth2/token$", "_token"),
+            ("searchOrders", "POST", rf"^{BASE_URL}/ecom/v1/orders/search$", "_search_orders"),
             ("getOrder", "GET", rf"^{BASE_URL}/ecom/v1/orders/(?P<id>[^/]+)$", "_get_order"),
             ("query", "POST", rf"^{BASE_URL}{OPR}/query$", "_query"),
             ("url", "POST", rf"^{BASE_URL}{OPR}/url$", "_url"),
@@ -160,6 +168,12 @@ class FakeWix:
     def _get_order(self, _body: dict[str, Any], id: str) -> httpx.Response:
         order = self.orders.get(id)
         return httpx.Response(200, json={"order": order}) if order else wix_error(404, "ORDER_NOT_FOUND")
+
+    def _search_orders(self, body: dict[str, Any]) -> httpx.Response:
+        """Search Orders by ``id $in`` (one page: the product asks for at most 100 ids, the page size)."""
+        wanted = body.get("search", {}).get("filter", {}).get("id", {}).get("$in", [])
+        orders = [self.orders[order_id] for order_id in wanted if order_id in self.orders]
+        return httpx.Response(200, json={"orders": orders, "metadata": {"count": len(orders), "cursors": {}, "hasNext": False}})
 
     def _create(self, body: dict[str, Any]) -> httpx.Response:
         new = body["orderPaymentRequest"]

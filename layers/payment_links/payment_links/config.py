@@ -59,6 +59,8 @@ class Settings(BaseModel):
     sms_allowed_countries: frozenset[str] = Field(frozenset(), alias="SMS_ALLOWED_COUNTRIES")
     # A resend may name a contact the order does not know: sent once, never stored for reminders.
     allow_contact_override: bool = Field(False, alias="ALLOW_CONTACT_OVERRIDE")
+    # A request whose order was settled another way (paid, refunded, canceled) is voided at Wix, not only left unreminded.
+    void_when_order_settled: bool = Field(True, alias="VOID_WHEN_ORDER_SETTLED")
     # Reminders for requests this product did not create (made in the dashboard, adopted from Wix).
     remind_external_requests: bool = Field(False, alias="REMIND_EXTERNAL_REQUESTS")
 

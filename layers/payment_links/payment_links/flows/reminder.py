@@ -22,13 +22,16 @@ from aws_lambda_powertools import Logger
 from payment_links.deps import Dependencies
 from payment_links.domain import errors
 from payment_links.domain.contacts import EMAIL, SMS, reachable_channels
+from payment_links.domain.order_rule import ORDER_SETTLED, PAYABLE, OrderVerdict, verdict
 from payment_links.domain.payment_request import (
     KIND_REMINDER,
     SEND_SENT,
     TERMINAL_STATUSES,
     UNPAID,
+    VOIDED,
     PaymentRequest,
     ReminderPlan,
+    apply_status,
 )
 from payment_links.domain.reminders import quiet_hours_of, zone
 from payment_links.flows import reminder_claim as claims
@@ -97,6 +100,7 @@ def send_due_batch(request_ids: list[str], deps: Dependencies, now: datetime, po
     try:
         with wix_errors_as_domain():
             at_wix = deps.wix.payment_requests_by_id(list(due))
+            orders = _order_verdicts(due, at_wix, deps)
     except SYSTEMIC_FAILURES as exc:
         logger.warning("reminders deferred", extra={"count": len(due), "error_code": exc.code})
         return outcomes | dict.fromkeys(due, Outcome(FAILED, exc.code, systemic=True))
@@ -106,7 +110,7 @@ def send_due_batch(request_ids: list[str], deps: Dependencies, now: datetime, po
         failure = query_failure
         sent = _each(list(due), lambda rid: _raise(failure), deps, now, pool)
     else:
-        sent = _each(list(due), lambda rid: _send_checked(due[rid], at_wix.get(rid), deps, now), deps, now, pool)
+        sent = _each(list(due), lambda rid: _send_checked(due[rid], at_wix.get(rid), orders.get(rid), deps, now), deps, now, pool)
     return outcomes | {rid: result for rid, result in sent.items() if isinstance(result, Outcome)}
 
 
@@ -169,8 +173,28 @@ def _before_wix(record: PaymentRequest | None, deps: Dependencies, now: datetime
     return _Due(record, due_at, step, channels)
 
 
-def _send_checked(due: _Due, found: OrderPaymentRequest | None, deps: Dependencies, now: datetime) -> Outcome:
-    """Act on what Wix said of the request, then claim the step, send, and record what happened."""
+def _order_verdicts(due: dict[str, _Due], at_wix: dict[str, OrderPaymentRequest], deps: Dependencies) -> dict[str, OrderVerdict]:
+    """What the orders behind the batch's UNPAID requests still owe them: one Search Orders and one Query of their
+    UNPAID requests for the whole batch. An order Search Orders does not return (INITIALIZED, PENDING) gets no
+    verdict: the request's own status decides, as before."""
+    unpaid = [rid for rid in due if (found := at_wix.get(rid)) is not None and found.status == UNPAID]
+    order_ids = list(dict.fromkeys(due[rid].record.order_id for rid in unpaid))
+    if not order_ids:
+        return {}
+    orders = deps.wix.search_orders(order_ids)
+    open_requests = deps.wix.unpaid_for_orders([order_id for order_id in order_ids if order_id in orders])
+    verdicts = {}
+    for rid in unpaid:
+        record = due[rid].record
+        order = orders.get(record.order_id)
+        if order is not None:
+            others = [opr.amount.amount for opr in open_requests.get(order.id, []) if opr.id != rid]
+            verdicts[rid] = verdict(order, record.amount, others)
+    return verdicts
+
+
+def _send_checked(due: _Due, found: OrderPaymentRequest | None, order: OrderVerdict | None, deps: Dependencies, now: datetime) -> Outcome:
+    """Act on what Wix said of the request and its order, then claim the step, send, and record what happened."""
     record, due_at, step, channels = due.record, due.due_at, due.step, due.channels
     request_id = record.id
     if found is None:
@@ -183,6 +207,8 @@ def _send_checked(due: _Due, found: OrderPaymentRequest | None, deps: Dependenci
         # A status this code does not know (the API is a preview): count it, so the cap ends the retries.
         _count_failure(request_id, deps, now, f"WIX_STATUS_{found.status}")
         return Outcome(FAILED, f"WIX_STATUS_{found.status}")
+    if order is not None and order.outcome != PAYABLE:
+        return _stop_for_order(record, due_at, order, deps, now)
     url = reminder_url(record, deps, due_at)
     fetched_now = url != record.url or record.url_fetched_at is None
     link = unsubscribe_url(request_id, EMAIL, deps.settings, deps.site) if EMAIL in channels else None
@@ -254,6 +280,33 @@ def _reminder_channels(record: PaymentRequest, due_at: datetime, now: datetime, 
 
     claims.change(record, change, deps)
     return wanted
+
+
+def _stop_for_order(record: PaymentRequest, due_at: datetime, order: OrderVerdict, deps: Dependencies, now: datetime) -> Outcome:
+    """The order no longer owes what the request asks: its reminders stop, and a settled order's request is voided at
+    Wix (``VoidWhenOrderSettled``) so its link stops working too."""
+    detail = f"{order.outcome}: {order.open_amount} {record.currency} open" if order.open_amount is not None else order.outcome
+    if order.outcome == ORDER_SETTLED and deps.settings.void_when_order_settled:
+        try:
+            with wix_errors_as_domain():
+                deps.wix.void_payment_request(record.id)
+        except errors.NotPayable as exc:  # paid (or expired) at Wix meanwhile: that is the truth to record
+            status = (exc.details or [{}])[0].get("status")
+            if status:
+                reconcile_status(record.id, status, deps, now)
+            return Outcome(SKIPPED, status or order.outcome)
+
+    def change(current: PaymentRequest) -> bool:
+        if not claims.still_at(current, due_at):
+            return False
+        if order.outcome == ORDER_SETTLED and deps.settings.void_when_order_settled:
+            apply_status(current, VOIDED, now, "voided: the order was settled another way")
+        current.stop_reminders(order.outcome)
+        current.record(now, "REMINDERS_STOPPED", detail=detail)
+        return True
+
+    claims.change(record, change, deps)
+    return Outcome(SKIPPED, order.outcome)
 
 
 def _postpone(record: PaymentRequest, due_at: datetime, allowed_at: datetime, now: datetime, deps: Dependencies) -> None:

@@ -37,7 +37,9 @@ logger = Logger(child=True)
 
 PAGE_SIZE = 100
 BATCH_SIZE = 100  # ids per batch: one Wix Query (its page limit) and one queue message
-MIN_SPLIT = 20  # the smallest batch a backlog is split into for the workers (a Query per 20 reminders at most)
+# The smallest batch a backlog is split into for the workers: a batch costs three Wix calls (the requests' Query,
+# Search Orders, the orders' UNPAID requests), so 60 keeps a reminder's share at 0.05 at most.
+MIN_SPLIT = 60
 COUNT_PAGE_SIZE = 1000
 # Time kept back for the requests in flight and the summary. A sweep cut short by a timeout would still
 # send nothing twice (a reminder is claimed before it is sent), but it would lose its metrics.
@@ -174,7 +176,7 @@ def even_batches(ids: list[str], max_size: int, workers: int) -> list[list[str]]
     """``ids`` in batches of at most ``max_size`` and of even sizes, as many as a multiple of ``workers`` when that
     keeps batches at ``MIN_SPLIT`` or more, so every worker has the same share to send (each holds 1/workers of the
     sending rate): 1,000 ids for 4 workers are 12 batches of 83-84, not 10 of 100 whose last two leave two workers
-    idle. A few due ids stay in one batch: one Wix Query for 20 reminders or more keeps a reminder's share <= 0.05."""
+    idle. A few due ids stay in one batch: three Wix calls for 60 reminders or more keep a reminder's share <= 0.05."""
     if not ids:
         return []
     count = -(-len(ids) // max_size)

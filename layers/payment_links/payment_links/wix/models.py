@@ -83,6 +83,18 @@ class QueryPage(WixModel):
     paging_metadata: PagingMetadata = Field(default_factory=PagingMetadata)
 
 
+class OrdersPage(WixModel):
+    """Search Orders' answer: ``orders`` and ``metadata`` (not ``pagingMetadata``, unlike Query OPRs; read either)."""
+
+    orders: list[Order] = Field(default_factory=list)
+    metadata: PagingMetadata | None = None
+    paging_metadata: PagingMetadata | None = None
+
+    @property
+    def paging(self) -> PagingMetadata:
+        return self.metadata or self.paging_metadata or PagingMetadata()
+
+
 class ContactDetails(WixModel):
     first_name: str | None = None
     last_name: str | None = None
