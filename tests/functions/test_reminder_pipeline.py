@@ -215,3 +215,30 @@ def test_two_requests_on_one_order_the_other_still_reminded_while_what_is_open_c
 
     assert summary["sent"] == 1 and summary["skipped"] == {"PAID": 1}
     assert get_request(second["id"])["reminders"]["sent"] == 1
+
+
+def test_a_resend_for_an_order_settled_another_way_is_409_order_not_payable_and_sends_nothing(aws, wix):
+    from tests.support.lambda_runtime import api_event, invoke
+
+    created = create_request(wix, CREATED)
+    sent_before = len(aws.sent_emails())
+    wix.settle_order(created["orderId"])
+
+    status, body, _ = invoke(resend_app, api_event("POST", f"/payment-requests/{created['id']}/resend", {}))
+    assert status == 409 and body["error"]["code"] == "ORDER_NOT_PAYABLE"
+    assert body["error"]["details"][0]["reason"] == "ORDER_SETTLED"
+
+    status, body, _ = invoke(resend_app, api_event("POST", f"/orders/{created['orderId']}/payment-requests/resend", {}))
+    assert status == 409 and body["error"]["code"] == "ORDER_NOT_PAYABLE"
+    assert len(aws.sent_emails()) == sent_before
+
+
+def test_a_resend_asking_more_than_is_open_is_409_with_what_is_open(aws, wix):
+    from tests.support.lambda_runtime import api_event, invoke
+
+    created = create_request(wix, CREATED, amount="25.00")
+    wix.settle_order(created["orderId"], amount="30.00")  # 10.00 open
+
+    status, body, _ = invoke(resend_app, api_event("POST", f"/payment-requests/{created['id']}/resend", {}))
+    assert status == 409 and body["error"]["details"][0]["reason"] == "ORDER_BALANCE_CHANGED"
+    assert body["error"]["details"][0]["open"] == "10.00"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 
 from aws_lambda_powertools import Logger
 
@@ -18,6 +19,7 @@ from payment_links.api_models import LostLinkResendInput, ResendInput
 from payment_links.deps import Dependencies
 from payment_links.domain import errors
 from payment_links.domain.contacts import EMAIL, customer_from_order, reachable_channels
+from payment_links.domain.order_rule import PAYABLE, verdict
 from payment_links.domain.payment_request import (
     KIND_RESEND,
     ORIGIN_EXTERNAL,
@@ -47,9 +49,24 @@ def resend_payment_request(request_id: str, request: ResendInput, deps: Dependen
     if record.is_terminal:
         raise not_payable(request_id, record.status)
     given = request.customer.to_customer() if request.customer else None
-    recipient = recipient_for_resend(record, given, _order_fetcher(record.order_id, deps), deps)
+    order = _order_fetcher(record.order_id, deps)
+    recipient = recipient_for_resend(record, given, order, deps)
     chosen = channels_to_use(record.model_copy(update={"customer": recipient.customer}), request.channels)
+    with wix_errors_as_domain(not_found=errors.OrderNotFound):
+        others = [opr for opr in deps.wix.unpaid_for_order(record.order_id) if opr.id != request_id]
+    _require_order_owes(record.id, record.amount, order(), others)
     return _send_again(request_id, chosen, recipient, deps, confirm_at_wix=True)
+
+
+def _require_order_owes(request_id: str, amount: Decimal, order: Order, others: list[OrderPaymentRequest]) -> None:
+    """409 ``ORDER_NOT_PAYABLE`` when the order no longer owes what the request asks (paid, refunded or canceled
+    another way, or less open than asked): a resend must never ask for money that is not owed."""
+    result = verdict(order, amount, [opr.amount.amount for opr in others])
+    if result.outcome != PAYABLE:
+        raise errors.OrderNotPayable(
+            f"The order no longer owes this request's amount ({result.outcome}); nothing was sent.",
+            details=[{"paymentRequestId": request_id, "orderId": order.id, "reason": result.outcome, "open": str(result.open_amount)}],
+        )
 
 
 def resend_lost_links(order_id: str, request: LostLinkResendInput, deps: Dependencies) -> list[PaymentRequest]:
@@ -71,6 +88,17 @@ def resend_lost_links(order_id: str, request: LostLinkResendInput, deps: Depende
 
     given = request.customer.to_customer() if request.customer else None
     order = _order_fetcher(order_id, deps)
+    payable: list[OrderPaymentRequest] = []
+    last_refusal: errors.OrderNotPayable | None = None
+    for opr in unpaid:
+        try:
+            _require_order_owes(opr.id, opr.amount.amount, order(), [other for other in unpaid if other.id != opr.id])
+            payable.append(opr)
+        except errors.OrderNotPayable as refused:
+            last_refusal = refused
+    if not payable and last_refusal is not None:
+        raise last_refusal
+    unpaid = payable
     sent: list[PaymentRequest] = []
     cooling: list[errors.ResendCooldown] = []
     for opr in unpaid[:MAX_LOST_LINKS]:
