@@ -154,6 +154,28 @@ def signed_event(
     return sign(claims_for(envelope(EVENT_TYPE_PREFIX + kind, inner, instance_id), expires_in=expires_in), keys or default_keys())
 
 
+def signed_order_event(
+    slug: str,
+    order: dict[str, Any],
+    *,
+    event_id: str | None = None,
+    body: dict[str, Any] | None = None,
+    instance_id: str = INSTANCE_ID,
+    keys: KeyPair | None = None,
+) -> str:
+    """Wix's order events (``payment_status_updated``, ``canceled``): an actionEvent with the body as a JSON string
+    (``bodyAsJson``, as REST sends it), about the order."""
+    inner = {
+        "id": event_id or str(uuid.uuid4()),
+        "entityFqdn": "wix.ecom.v1.order",
+        "slug": slug,
+        "entityId": order["id"],
+        "eventTime": "2026-05-02T12:00:00.000Z",
+        "actionEvent": {"bodyAsJson": json.dumps({"order": order, **(body or {})})},
+    }
+    return sign(claims_for(envelope(f"wix.ecom.v1.order_{slug}", inner, instance_id)), keys or default_keys())
+
+
 # -- forgeries -----------------------------------------------------------------------------------------------
 
 

@@ -22,20 +22,19 @@ from aws_lambda_powertools import Logger
 from payment_links.deps import Dependencies
 from payment_links.domain import errors
 from payment_links.domain.contacts import EMAIL, SMS, reachable_channels
-from payment_links.domain.order_rule import ORDER_SETTLED, PAYABLE, OrderVerdict, verdict
+from payment_links.domain.order_rule import PAYABLE, OrderVerdict, verdict
 from payment_links.domain.payment_request import (
     KIND_REMINDER,
     SEND_SENT,
     TERMINAL_STATUSES,
     UNPAID,
-    VOIDED,
     PaymentRequest,
     ReminderPlan,
-    apply_status,
 )
 from payment_links.domain.reminders import quiet_hours_of, zone
 from payment_links.flows import reminder_claim as claims
 from payment_links.flows.delivery import reconcile_status, reminder_url
+from payment_links.flows.order_settlement import settle_for_order
 from payment_links.flows.wix_errors import wix_errors_as_domain
 from payment_links.notify.sender import THROTTLED
 from payment_links.unsubscribe_token import unsubscribe_url
@@ -208,7 +207,8 @@ def _send_checked(due: _Due, found: OrderPaymentRequest | None, order: OrderVerd
         _count_failure(request_id, deps, now, f"WIX_STATUS_{found.status}")
         return Outcome(FAILED, f"WIX_STATUS_{found.status}")
     if order is not None and order.outcome != PAYABLE:
-        return _stop_for_order(record, due_at, order, deps, now)
+        settled = settle_for_order(record, order, deps, now, still=lambda current: claims.still_at(current, due_at))
+        return Outcome(SKIPPED, settled)
     url = reminder_url(record, deps, due_at)
     fetched_now = url != record.url or record.url_fetched_at is None
     link = unsubscribe_url(request_id, EMAIL, deps.settings, deps.site) if EMAIL in channels else None
@@ -280,33 +280,6 @@ def _reminder_channels(record: PaymentRequest, due_at: datetime, now: datetime, 
 
     claims.change(record, change, deps)
     return wanted
-
-
-def _stop_for_order(record: PaymentRequest, due_at: datetime, order: OrderVerdict, deps: Dependencies, now: datetime) -> Outcome:
-    """The order no longer owes what the request asks: its reminders stop, and a settled order's request is voided at
-    Wix (``VoidWhenOrderSettled``) so its link stops working too."""
-    detail = f"{order.outcome}: {order.open_amount} {record.currency} open" if order.open_amount is not None else order.outcome
-    if order.outcome == ORDER_SETTLED and deps.settings.void_when_order_settled:
-        try:
-            with wix_errors_as_domain():
-                deps.wix.void_payment_request(record.id)
-        except errors.NotPayable as exc:  # paid (or expired) at Wix meanwhile: that is the truth to record
-            status = (exc.details or [{}])[0].get("status")
-            if status:
-                reconcile_status(record.id, status, deps, now)
-            return Outcome(SKIPPED, status or order.outcome)
-
-    def change(current: PaymentRequest) -> bool:
-        if not claims.still_at(current, due_at):
-            return False
-        if order.outcome == ORDER_SETTLED and deps.settings.void_when_order_settled:
-            apply_status(current, VOIDED, now, "voided: the order was settled another way")
-        current.stop_reminders(order.outcome)
-        current.record(now, "REMINDERS_STOPPED", detail=detail)
-        return True
-
-    claims.change(record, change, deps)
-    return Outcome(SKIPPED, order.outcome)
 
 
 def _postpone(record: PaymentRequest, due_at: datetime, allowed_at: datetime, now: datetime, deps: Dependencies) -> None:

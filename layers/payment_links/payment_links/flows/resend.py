@@ -52,10 +52,13 @@ def resend_payment_request(request_id: str, request: ResendInput, deps: Dependen
     order = _order_fetcher(record.order_id, deps)
     recipient = recipient_for_resend(record, given, order, deps)
     chosen = channels_to_use(record.model_copy(update={"customer": recipient.customer}), request.channels)
-    with wix_errors_as_domain(not_found=errors.OrderNotFound):
-        others = [opr for opr in deps.wix.unpaid_for_order(record.order_id) if opr.id != request_id]
-    _require_order_owes(record.id, record.amount, order(), others)
-    return _send_again(request_id, chosen, recipient, deps, confirm_at_wix=True)
+
+    def order_still_owes() -> None:
+        with wix_errors_as_domain(not_found=errors.OrderNotFound):
+            others = [opr for opr in deps.wix.unpaid_for_order(record.order_id) if opr.id != request_id]
+            _require_order_owes(record.id, record.amount, order(), others)
+
+    return _send_again(request_id, chosen, recipient, deps, confirm_at_wix=True, order_check=order_still_owes)
 
 
 def _require_order_owes(request_id: str, amount: Decimal, order: Order, others: list[OrderPaymentRequest]) -> None:
@@ -136,14 +139,24 @@ def _order_fetcher(order_id: str, deps: Dependencies) -> Callable[[], Order]:
 # ---- one send -------------------------------------------------------------------------------------
 
 
-def _send_again(request_id: str, channels: list[str], recipient: Recipient, deps: Dependencies, confirm_at_wix: bool) -> PaymentRequest:
+def _send_again(
+    request_id: str,
+    channels: list[str],
+    recipient: Recipient,
+    deps: Dependencies,
+    confirm_at_wix: bool,
+    order_check: Callable[[], None] | None = None,
+) -> PaymentRequest:
     now = deps.clock()
+    # The send slot first: of concurrent resends inside the cooldown only the winner spends Wix calls.
     record, previous = _claim_send_slot(request_id, now, deps)
     try:
         if confirm_at_wix:
             found = status_at_wix(request_id, deps, now)
             if found.status != UNPAID:
                 raise not_payable(request_id, found.status)
+        if order_check is not None:
+            order_check()  # 409 ORDER_NOT_PAYABLE: the slot is handed back below, the request is not final
         url = fresh_url(request_id, deps)
     except errors.NotPayable:
         raise  # the request is final: the slot no longer matters

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aws_lambda_powertools import Logger
 
 from payment_links.domain import errors
-from payment_links.flows import app_lifecycle, payment_request_events
+from payment_links.flows import app_lifecycle, order_events, payment_request_events
 from payment_links.flows.payment_request_events import FOREIGN_INSTANCE, IGNORED
 from payment_links.sites import for_site
 from payment_links.tenancy import APP_MODE, Site, instance_of
@@ -102,7 +102,8 @@ def apply_envelope(envelope: webhooks.WebhookEnvelope, deps: WebhookDeps) -> Web
         outcome = app_lifecycle.apply_lifecycle_event(envelope, deps.registry, deps.settings.retention_days, deps.clock())
         return WebhookResult(outcome, envelope.event_type)
     kind = envelope.kind
-    if kind not in payment_request_events.HANDLED_KINDS:
+    is_order_event = envelope.event_type in order_events.ORDER_EVENT_TYPES
+    if kind not in payment_request_events.HANDLED_KINDS and not is_order_event:
         logger.info("webhook event type ignored", extra={"event_type": envelope.event_type})
         return WebhookResult(IGNORED, envelope.event_type)
     if app_mode:
@@ -123,7 +124,13 @@ def apply_envelope(envelope: webhooks.WebhookEnvelope, deps: WebhookDeps) -> Web
     except webhooks.MalformedEvent as exc:
         logger.warning("verified webhook is unreadable", extra={"problem": str(exc), "event_type": envelope.event_type})
         raise errors.MalformedWebhook("The event in the webhook cannot be read.", details=[{"reason": "unreadable"}]) from exc
+    if is_order_event:
+        logger.append_keys(event_id=event.id, order_id=event.entity_id, event_type=envelope.event_type)
+        outcome = order_events.apply_order_event(event, deps)
+        logger.info("webhook event processed", extra={"outcome": outcome})
+        return WebhookResult(outcome, envelope.event_type, None, event.id)
     logger.append_keys(event_id=event.id, payment_request_id=event.entity_id, event_type=envelope.event_type)
+    assert kind is not None
     outcome = payment_request_events.apply_event(kind, event, envelope.instance_id, deps)
     logger.info("webhook event processed", extra={"outcome": outcome})
     return WebhookResult(outcome, envelope.event_type, kind, event.id, event.entity_id)
