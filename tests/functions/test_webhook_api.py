@@ -357,7 +357,7 @@ def test_an_event_type_we_do_not_handle_is_acknowledged_and_writes_nothing(aws, 
     record = stored_request(wix)
     before = table_items(aws)
     inner = domain_event("paid", opr_entity(record.id, record.order_id, status="PAID"))
-    body = sign(claims_for(envelope("wix.ecom.v1.order_payment_status_updated", inner)), default_keys())
+    body = sign(claims_for(envelope("wix.ecom.v1.order_approved", inner)), default_keys())
 
     code, response, _ = post(body)
 
