@@ -209,11 +209,15 @@ def worker(job: dict[str, Any]) -> dict[str, Any]:
             }
             for m in messages
         ]
-        response = app.lambda_handler({"Records": records}, Context("resend", 300))
-        failures = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        try:
+            response = app.lambda_handler({"Records": records}, Context("resend", 300))
+            failures = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        except Exception:  # Powertools raises when every record of the batch failed: Lambda's error, all come back
+            failures = {m["MessageId"] for m in messages}
         for message in messages:
             if message["MessageId"] in failures:
-                failed += 1
+                failed += 1  # back on the queue now (Lambda would wait out the visibility timeout)
+                sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
             else:
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         processed += len(messages)

@@ -132,9 +132,9 @@ def at_scale(stack: BenchStack, due: int, latency_ms: int, ses_rate: float, log:
     stack.reset_sandbox()
     queue_url = queue_urls(stack.deployment, stack.moto.url)["ReminderQueue"]
     table = stack.deployment.physical_names("AWS::DynamoDB::Table")["PaymentRequestsTable"]
-    order_id = stack.add_order(balance=str(10 * due + 10))
     items = []
-    for n in range(due):
+    for n in range(due):  # an order each, as customers' balances are: a batch's orders come in one Search Orders
+        order_id = stack.add_order(balance="10.00")
         record = data.record_for(data.wix_request(stack, order_id, f"pipeline-{n}"), due_at=data.DUE)
         record.channels, record.customer.phone = ["EMAIL"], None
         items.append(data.item_of(record))

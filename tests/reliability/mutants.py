@@ -340,6 +340,13 @@ def _no_started_flag(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reminder_claim, "mark_started", lambda claimed, deps: claimed)
 
 
+
+def _no_order_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reminders look at the request's own status only, never at its order."""
+    from payment_links.flows import reminder
+
+    monkeypatch.setattr(reminder, "_order_verdicts", lambda due, at_wix, deps: {})
+
 MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "no-idempotency": _no_idempotency,
     "no-conditional-save": _no_conditional_save,
@@ -352,6 +359,7 @@ MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "no-reminder-handback": _no_reminder_handback,
     "no-reminder-lease": _no_reminder_lease,
     "no-started-flag": _no_started_flag,
+    "no-order-check": _no_order_check,
     "no-unsubscribe-signature": _no_unsubscribe_signature,
     "no-update-retry": _no_update_retry,
     "no-aws-unavailable-answer": _no_aws_unavailable_answer,

@@ -26,6 +26,7 @@ CHECKS: dict[str, list[str]] = {
     "no-reminder-handback": ["tests/reliability/test_aws_faults.py", "-k", "reminder_ses_refused"],
     "no-reminder-lease": ["tests/reliability/test_reminder_workers.py"],
     "no-started-flag": ["tests/reliability/test_reminder_workers.py"],
+    "no-order-check": ["tests/functions/test_reminder_pipeline.py", "-k", "order_paid_another_way or partial_payment"],
     "no-own-write-recognition": ["tests/reliability/test_aws_faults.py", "-k", "answer_lost"],
     "no-update-retry": ["tests/reliability/test_aws_faults.py", "-k", "lost_conditional"],
     "no-aws-unavailable-answer": ["tests/reliability/test_aws_faults.py", "-k", "persistent_throttling"],
