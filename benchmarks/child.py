@@ -181,6 +181,7 @@ def worker(job: dict[str, Any]) -> dict[str, Any]:
     import boto3
 
     from benchmarks.lambda_process import elapsed_ms
+    from local.queue_workers import sqs_event  # Lambda's SQS event, as the local stack's pollers build it
 
     app = import_handler("resend")
     sqs = boto3.client("sqs")
@@ -195,22 +196,9 @@ def worker(job: dict[str, Any]) -> dict[str, Any]:
             idle += 1
             continue
         idle = 0
-        records = [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": m["Attributes"]["SentTimestamp"]},
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:reminders",
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
         try:
-            response = app.lambda_handler({"Records": records}, Context("resend", 300))
+            event = sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:reminders", "us-east-1")
+            response = app.lambda_handler(event, Context("resend", 300))
             failures = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         except Exception:  # Powertools raises when every record of the batch failed: Lambda's error, all come back
             failures = {m["MessageId"] for m in messages}

@@ -56,8 +56,9 @@ def put_items(table: str, items: Iterable[dict[str, Any]]) -> None:
         backend.put_item(table, low_level(item))
 
 
-def wix_request(stack: BenchStack, order_id: str, external_id: str) -> dict[str, Any]:
-    """A payment request at the sandbox, made by its own service (no HTTP, no webhook: the dispatcher is off)."""
+def wix_request(stack: Any, order_id: str, external_id: str, instance_id: str | None = None) -> dict[str, Any]:
+    """A payment request at the sandbox (``stack.sandbox``) of site ``instance_id`` (default: its home site), made by
+    its own service (no HTTP, no webhook: the dispatcher is off)."""
     from local.wix_sandbox.validation import NewPaymentRequest
 
     new = NewPaymentRequest(
@@ -72,7 +73,7 @@ def wix_request(stack: BenchStack, order_id: str, external_id: str) -> dict[str,
         blocked_payment_methods=None,
         extended_fields=None,
     )
-    return stack.sandbox.payment_requests.create(new)
+    return stack.sandbox.payment_requests.create(new, instance_id)
 
 
 def record_for(entity: dict[str, Any], *, due_at: datetime | None = None, status: str = "UNPAID") -> PaymentRequest:

@@ -79,7 +79,7 @@ def _seed(stack: LocalStack, count: int, instance_id: str | None = None) -> list
     order_id = str(create_order(stack.sandbox.state, OrderSpec(balance=Decimal(10 * count + 10), buyer=buyer), instance_id)["id"])
     items, ids = [], []
     for n in range(count):
-        entity = _wix_request(stack, order_id, f"pipeline-{instance_id or 'site'}-{n}", instance_id)
+        entity = data.wix_request(stack, order_id, f"pipeline-{instance_id or 'site'}-{n}", instance_id)
         record = data.record_for(entity, due_at=data.DUE)
         record.channels, record.customer.phone = ["EMAIL"], None
         item = data.item_of(record)
@@ -90,25 +90,6 @@ def _seed(stack: LocalStack, count: int, instance_id: str | None = None) -> list
         ids.append(entity["id"])
     data.put_items(_table(), items)
     return ids
-
-
-def _wix_request(stack: LocalStack, order_id: str, external_id: str, instance_id: str | None) -> dict[str, Any]:
-    from local.wix_sandbox.validation import NewPaymentRequest
-
-    assert stack.sandbox is not None
-    new = NewPaymentRequest(
-        order_id=order_id,
-        amount=Decimal("10.00"),
-        title="Balance due",
-        external_id=external_id,
-        app_id=None,
-        description=None,
-        expiration_date=None,
-        image=None,
-        blocked_payment_methods=None,
-        extended_fields=None,
-    )
-    return stack.sandbox.payment_requests.create(new, instance_id)
 
 
 def _table() -> str:

@@ -14,10 +14,10 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from local.environment import ACCOUNT_ID, Deployment
-from local.template import resources
+if TYPE_CHECKING:
+    from local.environment import Deployment
 
 logger = logging.getLogger("local.queues")
 RETRY_VISIBILITY_SECONDS = 2
@@ -34,6 +34,8 @@ class QueueSource:
 
 def queue_sources(deployment: Deployment) -> list[QueueSource]:
     """The template's SQS event sources."""
+    from local.template import resources  # here: sqs_event is also used where the template (PyYAML) cannot be loaded
+
     found = []
     for function, res in resources("AWS::Serverless::Function").items():
         for event in res["Properties"].get("Events", {}).values():
@@ -58,7 +60,7 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
                 "attributes": {
                     "ApproximateReceiveCount": message.get("Attributes", {}).get("ApproximateReceiveCount", "1"),
                     "SentTimestamp": message.get("Attributes", {}).get("SentTimestamp", str(int(time.time() * 1000))),
-                    "SenderId": ACCOUNT_ID,
+                    "SenderId": queue_arn.split(":")[4],  # the queue's account
                     "ApproximateFirstReceiveTimestamp": message.get("Attributes", {}).get(
                         "ApproximateFirstReceiveTimestamp", str(int(time.time() * 1000))
                     ),

@@ -12,6 +12,7 @@ import boto3
 import pytest
 import time_machine
 
+from local.queue_workers import sqs_event
 from tests.functions.test_sweep_support import (
     at,
     create_request,
@@ -97,28 +98,10 @@ def received(queue_url: str) -> list[dict[str, Any]]:
     return messages
 
 
-def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": m["Attributes"]["SentTimestamp"]},
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:reminders",
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
-    }
-
-
 def work(messages: list[dict[str, Any]]) -> dict[str, Any]:
     with time_machine.travel(at(DAY_1) + timedelta(minutes=1), tick=False):
-        return dict(resend_app.lambda_handler(sqs_event(messages), LambdaContext(remaining_ms=300_000)))
+        event = sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:reminders", "us-east-1")
+        return dict(resend_app.lambda_handler(event, LambdaContext(remaining_ms=300_000)))
 
 
 def test_the_sweep_only_enqueues_and_the_workers_send_each_reminder_once(aws, wix, queue, monkeypatch):

@@ -340,12 +340,12 @@ def _no_started_flag(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reminder_claim, "mark_started", lambda claimed, deps: claimed)
 
 
-
 def _no_order_check(monkeypatch: pytest.MonkeyPatch) -> None:
     """Reminders look at the request's own status only, never at its order."""
     from payment_links.flows import reminder
 
     monkeypatch.setattr(reminder, "_order_verdicts", lambda due, at_wix, deps: {})
+
 
 MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "no-idempotency": _no_idempotency,

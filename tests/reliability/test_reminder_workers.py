@@ -20,6 +20,7 @@ import time_machine
 from payment_links.deps import get_dependencies
 from payment_links.flows import sweep
 
+from local.queue_workers import sqs_event
 from tests.reliability import figures
 from tests.reliability.harness import CRASH_AFTER, CRASH_BEFORE, Cloud, Containers, WixSandbox, WorkerCrash, scheduled_event
 from tests.support.aws_env import reset_process_state
@@ -97,21 +98,7 @@ class Workers:
             self._deliver(messages[0])
 
     def _deliver(self, message: dict[str, Any]) -> None:
-        event = {
-            "Records": [
-                {
-                    "messageId": message["MessageId"],
-                    "receiptHandle": message["ReceiptHandle"],
-                    "body": message["Body"],
-                    "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": message["Attributes"]["SentTimestamp"]},
-                    "messageAttributes": {},
-                    "md5OfBody": message["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:reminders",
-                    "awsRegion": "us-east-1",
-                }
-            ]
-        }
+        event = sqs_event([message], "arn:aws:sqs:us-east-1:123456789012:reminders", "us-east-1")
         try:
             response = self.functions.invoke(event, LambdaContext(remaining_ms=300_000))
         except WorkerCrash:
