@@ -17,6 +17,7 @@ from payment_links.deps import get_dependencies
 from tests.reliability import figures
 from tests.reliability.harness import (
     DYNAMODB_CONDITION_FAILED,
+    DYNAMODB_INTERNAL_ERROR,
     DYNAMODB_THROTTLED,
     LOST_RESPONSE,
     SES_REJECTED,
@@ -192,3 +193,17 @@ def test_a_reminder_wix_could_not_confirm_is_retried_by_the_next_sweep_without_c
     figures.add("aws faults", cases=1)
     assert second["sent"] == 1
     assert len(cloud.emails(to="jane@example.com", subject_prefix="Reminder:")) == 1
+
+
+def test_a_batch_dynamodb_will_not_read_is_deferred_whole_and_sent_by_the_next_sweep(cloud: Cloud, sandbox: WixSandbox) -> None:
+    request_id, _ = _due_request(cloud, sandbox)
+    cloud.faults.fail("dynamodb", "BatchGetItem", DYNAMODB_INTERNAL_ERROR, times=SDK_ATTEMPTS)
+
+    first = _sweep(REMINDER_AT)
+
+    figures.add("aws faults", cases=1)
+    assert first["sent"] == 0 and first["failures"] == {"AWS_UNAVAILABLE": 1} and first["remaining"] == 1
+    record = get_dependencies().store.get(request_id)
+    assert record is not None and record.reminders.failures == 0  # not the request's fault
+    second = _sweep(REMINDER_AT + timedelta(minutes=15))
+    assert second["sent"] == 1 and len(cloud.emails(to="jane@example.com", subject_prefix="Reminder:")) == 1

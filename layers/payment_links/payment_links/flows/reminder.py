@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
 
 from payment_links.deps import Dependencies
 from payment_links.domain import errors
@@ -89,7 +90,13 @@ def send_due_batch(request_ids: list[str], deps: Dependencies, now: datetime, po
     for one request's trouble. Wix is asked once per 100 ids (Query ``id $in``), not once per request, and the
     saved URL is reused while it is recent (``delivery.reminder_url``), so a reminder costs a fraction of a call."""
     ids = list(dict.fromkeys(request_ids))
-    records = deps.store.get_many(ids)
+    try:
+        records = deps.store.get_many(ids)
+    except (ClientError, BotoCoreError, RuntimeError) as exc:
+        # DynamoDB failing after the SDK's retries is nobody's request's fault: all stay due for the next run, and
+        # one batch's trouble never ends a sweep that has others to send.
+        logger.warning("reminder batch not read", extra={"count": len(ids), "error": type(exc).__name__})
+        return dict.fromkeys(ids, Outcome(FAILED, "AWS_UNAVAILABLE", systemic=True))
     checked = _each(ids, lambda rid: _before_wix(records.get(rid), deps, now), deps, now, pool)
     outcomes = {rid: result for rid, result in checked.items() if isinstance(result, Outcome)}
     due = {rid: result for rid, result in checked.items() if isinstance(result, _Due)}
