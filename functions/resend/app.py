@@ -143,6 +143,7 @@ def _outcome_metrics(sent: int, failed: int, skipped: Mapping[str, int]) -> None
 
 # ---- the reminder workers ----------------------------------------------------------------------------
 
+
 def is_queue_event(event: Any) -> bool:
     records = event.get("Records") if isinstance(event, dict) else None
     return bool(records) and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
