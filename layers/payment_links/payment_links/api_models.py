@@ -13,7 +13,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from payment_links.config import get_settings
@@ -23,6 +32,10 @@ from payment_links.domain.payment_request import PaymentRequest, ReminderPlan
 from payment_links.domain.reminders import is_valid_time_zone, validate_schedule
 
 Channel = Literal["EMAIL", "SMS"]
+
+# Validation context of a request the product makes itself (flows.reissue): it may use the reserved externalIds.
+INTERNAL = {"internal": True}
+RESERVED_EXTERNAL_ID_PREFIX = "reissue:"
 
 
 def _no_control_characters(value: object) -> object:
@@ -108,6 +121,13 @@ class CreatePaymentRequestInput(InputModel):
     customer: CustomerInput | None = None
     channels: Annotated[list[Channel], Field(min_length=1, max_length=2)] | None = None
     reminders: RemindersInput | None = None
+
+    @field_validator("external_id")
+    @classmethod
+    def _not_reserved(cls, value: str, info: ValidationInfo) -> str:
+        if value.lower().startswith(RESERVED_EXTERNAL_ID_PREFIX) and not (info.context or {}).get("internal"):
+            raise ValueError(f"externalIds starting with {RESERVED_EXTERNAL_ID_PREFIX!r} are reserved for requests the product reissues")
+        return value
 
     @field_validator("amount", mode="before")
     @classmethod
@@ -273,6 +293,8 @@ class PaymentRequestView(OutputModel):
     updated_at: datetime
     paid_at: datetime | None = None
     deleted: bool = False
+    reissued_as: str | None = Field(None, description="The request that replaced this one for what its order still owes")
+    reissued_from: str | None = Field(None, description="The request this one replaced")
     customer: CustomerView
     channels: list[str]
     reminders: RemindersView
@@ -297,6 +319,8 @@ class PaymentRequestView(OutputModel):
             updated_at=record.updated_at,
             paid_at=record.paid_at,
             deleted=record.deleted_at is not None,
+            reissued_as=record.reissued_as,
+            reissued_from=record.reissued_from,
             customer=CustomerView(email=mask_email(record.customer.email), phone=mask_phone(record.customer.phone)),
             channels=record.channels,
             reminders=RemindersView(

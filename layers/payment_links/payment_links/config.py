@@ -61,6 +61,8 @@ class Settings(BaseModel):
     allow_contact_override: bool = Field(False, alias="ALLOW_CONTACT_OVERRIDE")
     # A request whose order was settled another way (paid, refunded, canceled) is voided at Wix, not only left unreminded.
     void_when_order_settled: bool = Field(True, alias="VOID_WHEN_ORDER_SETTLED")
+    # A request asking more than its order still owes (paid in part elsewhere) is voided and a new one made for what is open.
+    reissue_on_balance_change: bool = Field(False, alias="REISSUE_ON_BALANCE_CHANGE")
     # Reminders for requests this product did not create (made in the dashboard, adopted from Wix).
     remind_external_requests: bool = Field(False, alias="REMIND_EXTERNAL_REQUESTS")
 

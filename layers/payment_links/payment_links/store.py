@@ -272,6 +272,44 @@ class PaymentRequestStore:
             raise
         return True
 
+    def take_order_lease(self, order_id: str, owner: str, seconds: int) -> bool:
+        """A short lease on one order (its reissues are made one at a time: each computes what is open from the
+        others). False while another owner holds an unexpired one; a dead holder's lease simply runs out."""
+        now = time.time()
+        item = self._sited(
+            {
+                "pk": self._key("ORDERLEASE", order_id),
+                "sk": "LEASE",
+                "owner": owner,
+                "leaseUntil": int(now) + seconds,
+                "expiresAt": int(now) + seconds + 3600,
+            }
+        )
+        try:
+            self._client.put_item(
+                **self._put(item, "attribute_not_exists(pk) OR leaseUntil < :now OR #owner = :owner", {":now": int(now), ":owner": owner})[
+                    "Put"
+                ],
+                ExpressionAttributeNames={"#owner": "owner"},
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def release_order_lease(self, order_id: str, owner: str) -> None:
+        item = self._sited(
+            {"pk": self._key("ORDERLEASE", order_id), "sk": "LEASE", "owner": owner, "leaseUntil": 0, "expiresAt": int(time.time()) + 3600}
+        )
+        try:
+            self._client.put_item(
+                **self._put(item, "#owner = :owner", {":owner": owner})["Put"], ExpressionAttributeNames={"#owner": "owner"}
+            )
+        except ClientError as exc:
+            if not _is_condition_failure(exc):  # a failed condition: it ran out and another took it; nothing to release
+                raise
+
     def event_seen(self, event_id: str) -> bool:
         return self._get({"pk": self._key("EVENT", event_id), "sk": "EVENT"}) is not None
 
@@ -316,7 +354,8 @@ class PaymentRequestStore:
         }
         self._sited(item)
         plan = record.reminders
-        if record.status == UNPAID and record.deleted_at is None and plan.enabled and plan.next_at is not None:
+        # A reissue under way is due too, reminders or not: the workers finish it (flows.reissue).
+        if record.status == UNPAID and record.deleted_at is None and (plan.enabled or record.reissue_pending) and plan.next_at is not None:
             item["dueShard"] = due_shard(record.id)
             item["dueAt"] = _iso(plan.next_at)
         if record.is_terminal and not record.paid_event_pending:

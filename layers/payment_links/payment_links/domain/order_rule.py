@@ -17,6 +17,7 @@ from payment_links.wix.models import Order
 PAYABLE = "PAYABLE"
 ORDER_SETTLED = "ORDER_SETTLED"  # fully paid, refunded or canceled: nothing is owed any more
 ORDER_BALANCE_CHANGED = "ORDER_BALANCE_CHANGED"  # less is open than the request asks (paid in part elsewhere)
+REISSUED = "REISSUED"  # ... and, with ReissueOnBalanceChange, replaced by a request for what is open (flows.reissue)
 
 OWING_PAYMENT_STATUSES = frozenset({"NOT_PAID", "PARTIALLY_PAID"})
 

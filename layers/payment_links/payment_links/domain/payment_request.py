@@ -110,6 +110,11 @@ class PaymentRequest(CamelModel):
     paid_event_pending: bool = False
     # Who may put it: a short lease taken by a conditional write, so concurrent deliveries publish once.
     paid_event_lease_until: datetime | None = None
+    # Reissue for what is open (flows.reissue): the externalId of the new request while it is being made (the
+    # durable intent a retry resumes), then the new request's id here and the old one's id on the new request.
+    reissue_pending: str | None = None
+    reissued_as: str | None = None
+    reissued_from: str | None = None
     version: int = 0
 
     @property

@@ -45,7 +45,8 @@ class CreateResult:
     replayed: bool
 
 
-def create_payment_request(request: CreatePaymentRequestInput, deps: Dependencies) -> CreateResult:
+def create_payment_request(request: CreatePaymentRequestInput, deps: Dependencies, reissue_of: str | None = None) -> CreateResult:
+    """``reissue_of``: the request this one replaces (flows.reissue), linked in the new record's history."""
     content_hash = request.content_hash()
     claim = deps.store.get_claim(request.external_id)
     if claim is not None:
@@ -126,6 +127,9 @@ def create_payment_request(request: CreatePaymentRequestInput, deps: Dependencie
         content_hash=content_hash,
     )
     record.record(now, "CREATED")
+    if reissue_of is not None:
+        record.reissued_from = reissue_of
+        record.record(now, "REISSUED_FROM", detail=reissue_of)
     if opr.status != UNPAID:
         apply_status(record, opr.status, now, "wix")
     schedule_next(record, deps.settings, now, first_step=0)

@@ -31,7 +31,7 @@ def apply_order_event(event: DomainEvent, deps: Any) -> str:
     # Imported here, not at the top: the webhook function's cold start (Wix waits 1,250 ms) loads only what every
     # event needs; the Wix models and the settlement flow come with the first order event.
     from payment_links.domain.order_rule import PAYABLE, verdict
-    from payment_links.flows.order_settlement import settle_for_order
+    from payment_links.flows.order_settlement import act_on_order
 
     order_id = event.entity_id
     open_records = [r for r in deps.store.list_by_order(order_id) if r.status == UNPAID and r.deleted_at is None]
@@ -47,8 +47,12 @@ def apply_order_event(event: DomainEvent, deps: Any) -> str:
     now = deps.clock()
     settled = 0
     for record in open_records:
+        if record.reissue_pending is not None:
+            continue  # a reissue is under way: the workers finish it
         result = verdict(order, record.amount, [opr.amount.amount for opr in open_at_wix if opr.id != record.id])
         if result.outcome != PAYABLE and record.reminders.stopped_reason != result.outcome:  # not settled for it yet
-            settle_for_order(record, result, deps, now)
+            # A reissue is not made here (it sends, and Wix waits 1,250 ms for our answer): it is scheduled for the
+            # reminder workers, due at once.
+            act_on_order(record, result, deps, now, inline=False)
             settled += 1
     return APPLIED if settled else UNCHANGED

@@ -4,7 +4,8 @@ order events (``domain.order_rule`` decides; this module records it and voids at
 Settled (paid, refunded, canceled another way): the request's reminders stop (``ORDER_SETTLED``) and, with
 ``VoidWhenOrderSettled``, the request is voided at Wix first, so its link stops working too; if Wix answers that
 it was paid or expired meanwhile, that is what is recorded. Less open than asked (``ORDER_BALANCE_CHANGED``): the
-reminders stop; the request stays as it is at Wix.
+reminders stop; the request stays as it is at Wix, unless ``ReissueOnBalanceChange`` replaces it by a request for
+what is open (``flows.reissue``).
 """
 
 from __future__ import annotations
@@ -16,12 +17,42 @@ from aws_lambda_powertools import Logger
 
 from payment_links.deps import Dependencies
 from payment_links.domain import errors
-from payment_links.domain.order_rule import ORDER_SETTLED, OrderVerdict
+from payment_links.domain.order_rule import ORDER_BALANCE_CHANGED, ORDER_SETTLED, OrderVerdict
 from payment_links.domain.payment_request import UNPAID, VOIDED, PaymentRequest, apply_status
 from payment_links.flows.delivery import reconcile_status
 from payment_links.flows.wix_errors import wix_errors_as_domain
 
 logger = Logger(child=True)
+
+
+def act_on_order(
+    record: PaymentRequest,
+    order: OrderVerdict,
+    deps: Dependencies,
+    now: datetime,
+    still: Callable[[PaymentRequest], bool] | None = None,
+    inline: bool = True,
+) -> str:
+    """What the order's verdict asks of an UNPAID request that it no longer matches: reissue for what is open (when
+    ``ReissueOnBalanceChange`` is on and less is open, or a reissue of it is under way), else settle. Returns what
+    happened, as ``settle_for_order``. ``inline=False`` (the webhook): a reissue is only scheduled for the workers."""
+    if still is None:
+        still = _not_yet_stopped_for(order)
+    if record.reissue_pending is not None or (order.outcome == ORDER_BALANCE_CHANGED and deps.settings.reissue_on_balance_change):
+        # Imported here: the reissue pulls in the create flow, which the webhook's cold start never needs.
+        from payment_links.flows.reissue import reissue_for_what_is_open, schedule_reissue
+
+        if not inline:
+            return ORDER_BALANCE_CHANGED if record.reissue_pending else schedule_reissue(record, order, deps, now, still)
+        done = reissue_for_what_is_open(record, deps, now, still)
+        if isinstance(done, str):
+            return done
+        order = done  # settled meanwhile: settle instead
+    return settle_for_order(record, order, deps, now, still)
+
+
+def _not_yet_stopped_for(order: OrderVerdict) -> Callable[[PaymentRequest], bool]:
+    return lambda current: current.status == UNPAID and current.reminders.stopped_reason != order.outcome
 
 
 def settle_for_order(
@@ -35,7 +66,7 @@ def settle_for_order(
     the reason, or the status Wix reported instead. ``still``: the record is still as the caller saw it (default:
     UNPAID and not yet stopped for this reason, so a duplicate delivery records nothing twice)."""
     if still is None:
-        still = lambda current: current.status == UNPAID and current.reminders.stopped_reason != order.outcome  # noqa: E731
+        still = _not_yet_stopped_for(order)
     voiding = order.outcome == ORDER_SETTLED and deps.settings.void_when_order_settled
     if voiding:
         try:

@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from payment_links.deps import Dependencies
 from payment_links.domain import errors
 from payment_links.domain.contacts import EMAIL, SMS, reachable_channels
-from payment_links.domain.order_rule import PAYABLE, OrderVerdict, verdict
+from payment_links.domain.order_rule import ORDER_BALANCE_CHANGED, PAYABLE, REISSUED, OrderVerdict, verdict
 from payment_links.domain.payment_request import (
     KIND_REMINDER,
     SEND_SENT,
@@ -35,7 +35,7 @@ from payment_links.domain.payment_request import (
 from payment_links.domain.reminders import quiet_hours_of, zone
 from payment_links.flows import reminder_claim as claims
 from payment_links.flows.delivery import reconcile_status, reminder_url
-from payment_links.flows.order_settlement import settle_for_order
+from payment_links.flows.order_settlement import act_on_order
 from payment_links.flows.wix_errors import wix_errors_as_domain
 from payment_links.notify.sender import THROTTLED
 from payment_links.unsubscribe_token import unsubscribe_url
@@ -162,6 +162,8 @@ def _before_wix(record: PaymentRequest | None, deps: Dependencies, now: datetime
     plan = record.reminders
     due_at, step = plan.next_at, plan.next_step
     assert due_at is not None
+    if record.reissue_pending is not None:
+        return _Due(record, due_at, step, [])  # a reissue under way: resumed before anything else (flows.reissue)
 
     if record.expiration_date is not None and record.expiration_date <= now:
         _stop(record, due_at, EXPIRED, now, deps)
@@ -203,6 +205,8 @@ def _send_checked(due: _Due, found: OrderPaymentRequest | None, order: OrderVerd
     """Act on what Wix said of the request and its order, then claim the step, send, and record what happened."""
     record, due_at, step, channels = due.record, due.due_at, due.step, due.channels
     request_id = record.id
+    if record.reissue_pending is not None:  # the old request is voided at Wix by now: finish, do not reconcile
+        return Outcome(SKIPPED, _order_outcome(record, OrderVerdict(ORDER_BALANCE_CHANGED), due_at, deps, now))
     if found is None:
         _stop(record, due_at, NOT_FOUND_AT_WIX, now, deps)
         return Outcome(SKIPPED, NOT_FOUND_AT_WIX)
@@ -214,8 +218,9 @@ def _send_checked(due: _Due, found: OrderPaymentRequest | None, order: OrderVerd
         _count_failure(request_id, deps, now, f"WIX_STATUS_{found.status}")
         return Outcome(FAILED, f"WIX_STATUS_{found.status}")
     if order is not None and order.outcome != PAYABLE:
-        settled = settle_for_order(record, order, deps, now, still=lambda current: claims.still_at(current, due_at))
-        return Outcome(SKIPPED, settled)
+        done = _order_outcome(record, order, due_at, deps, now)
+        if done != PAYABLE:  # PAYABLE: read again before a reissue, the order covers the request now; send it
+            return Outcome(SKIPPED, done)
     url = reminder_url(record, deps, due_at)
     fetched_now = url != record.url or record.url_fetched_at is None
     link = unsubscribe_url(request_id, EMAIL, deps.settings, deps.site) if EMAIL in channels else None
@@ -259,6 +264,12 @@ def _send_checked(due: _Due, found: OrderPaymentRequest | None, order: OrderVerd
         return Outcome(FAILED, "NOT_DELIVERED")
     logger.info("reminder sent", extra={"payment_request_id": request_id, "step": step + 1, "channels": delivered})
     return Outcome(SENT)
+
+
+def _order_outcome(record: PaymentRequest, order: OrderVerdict, due_at: datetime, deps: Dependencies, now: datetime) -> str:
+    """Settle (or reissue) a request its order no longer matches; a reissue is reported by the reason it stopped."""
+    done = act_on_order(record, order, deps, now, still=lambda current: claims.still_at(current, due_at))
+    return ORDER_BALANCE_CHANGED if done == REISSUED else done
 
 
 def _reminder_channels(record: PaymentRequest, due_at: datetime, now: datetime, deps: Dependencies) -> list[str]:

@@ -36,7 +36,8 @@ def change(record: PaymentRequest, change: Callable[[PaymentRequest], bool], dep
 
 def is_due(record: PaymentRequest, now: datetime) -> bool:
     plan = record.reminders
-    return record.status == UNPAID and record.deleted_at is None and plan.enabled and plan.next_at is not None and plan.next_at <= now
+    wanted = plan.enabled or record.reissue_pending is not None  # a reissue under way is finished by the workers
+    return record.status == UNPAID and record.deleted_at is None and wanted and plan.next_at is not None and plan.next_at <= now
 
 
 def still_at(record: PaymentRequest, due_at: datetime) -> bool:
