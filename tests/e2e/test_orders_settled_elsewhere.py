@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -74,3 +75,27 @@ def test_a_partial_payment_elsewhere_stops_the_reminders_for_more_than_is_open(s
     assert view["status"] == "UNPAID" and view["reminders"]["stoppedReason"] == "ORDER_BALANCE_CHANGED"
     assert any(h["detail"] == "ORDER_BALANCE_CHANGED: 25.00 USD open" for h in view["history"])
     # (A resend answers 409 ORDER_NOT_PAYABLE once its cooldown allows one: tests/functions/test_reminder_pipeline.py.)
+
+
+@pytest.mark.app_mode_only
+def test_with_reissue_on_a_partial_payment_event_replaces_the_request_by_one_for_what_is_open(stack: Stack):
+    """A site's own setting (APP mode: ``PUT /settings``); the order event schedules it, the workers make it."""
+    assert stack.api.put("/settings", json={"reissueOnBalanceChange": True}).json()["reissueOnBalanceChange"] is True
+    try:
+        customer = Customer.new()
+        order = stack.create_order(customer, balance="40.00")
+        old = stack.create_payment_request(order["id"], amount="40.00", reminders={"enabled": True, "schedule": ["P1D"]})
+        assert stack.sandbox.post(f"/_sandbox/orders/{order['id']}/mark-paid", json={"amount": "15.00"}).status_code == 200
+        wait_until(lambda: "REISSUING" in [h["event"] for h in stack.get(old["id"])["history"]], what="the reissue scheduled")
+
+        stack.sweep((datetime.now(UTC) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+        view = stack.get(old["id"])
+        assert view["status"] == "VOIDED" and view["reissuedAs"] and stack.wix_request(old["id"])["status"] == "VOIDED"
+        new = stack.get(view["reissuedAs"])
+        assert new["reissuedFrom"] == old["id"] and new["amount"] == "25.00" and new["status"] == "UNPAID"
+        assert stack.wix_request(new["id"])["amount"]["amount"] == "25.00"
+        links = [e for e in stack.emails_to(customer) if new["url"] in e["text"]]
+        assert len(links) == 1 and _reminders(customer, stack) == []  # the new link, once; no reminder for the old
+    finally:
+        stack.api.put("/settings", json={})

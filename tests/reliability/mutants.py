@@ -347,6 +347,25 @@ def _no_order_check(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reminder, "_order_verdicts", lambda due, at_wix, deps: {})
 
 
+def _no_order_lease(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reissues of one order's requests are made side by side, each computing what is open alone."""
+    from payment_links.store import PaymentRequestStore
+
+    monkeypatch.setattr(PaymentRequestStore, "take_order_lease", lambda self, order_id, owner, seconds: True)
+
+
+def _reissue_without_intent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reissue writes nothing before voiding: a reissue stopped after the void is never finished."""
+    from payment_links.flows import reissue
+
+    def start_without_writing(record, result, deps, now, still, due_now=False):  # type: ignore[no-untyped-def]
+        record = record.model_copy(deep=True)
+        record.reissue_pending = reissue.reissue_external_id(record.id)
+        return record
+
+    monkeypatch.setattr(reissue, "_start", start_without_writing)
+
+
 MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "no-idempotency": _no_idempotency,
     "no-conditional-save": _no_conditional_save,
@@ -360,6 +379,8 @@ MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "no-reminder-lease": _no_reminder_lease,
     "no-started-flag": _no_started_flag,
     "no-order-check": _no_order_check,
+    "no-order-lease": _no_order_lease,
+    "reissue-without-intent": _reissue_without_intent,
     "no-unsubscribe-signature": _no_unsubscribe_signature,
     "no-update-retry": _no_update_retry,
     "no-aws-unavailable-answer": _no_aws_unavailable_answer,

@@ -27,6 +27,8 @@ CHECKS: dict[str, list[str]] = {
     "no-reminder-lease": ["tests/reliability/test_reminder_workers.py"],
     "no-started-flag": ["tests/reliability/test_reminder_workers.py"],
     "no-order-check": ["tests/functions/test_reminder_pipeline.py", "-k", "order_paid_another_way or partial_payment"],
+    "no-order-lease": ["tests/functions/test_reissue.py", "-k", "two_requests"],
+    "reissue-without-intent": ["tests/functions/test_reissue.py", "-k", "interrupts_after_the_void"],
     "no-own-write-recognition": ["tests/reliability/test_aws_faults.py", "-k", "answer_lost"],
     "no-update-retry": ["tests/reliability/test_aws_faults.py", "-k", "lost_conditional"],
     "no-aws-unavailable-answer": ["tests/reliability/test_aws_faults.py", "-k", "persistent_throttling"],

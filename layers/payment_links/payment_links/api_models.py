@@ -208,6 +208,8 @@ class SiteSettingsInput(InputModel):
     quiet_hours: QuietHoursInput | None = None
     time_zone: ZoneText | None = None
     locale: Locale | None = None
+    void_when_order_settled: bool | None = None
+    reissue_on_balance_change: bool | None = None
 
     @field_validator("sender_email")
     @classmethod
@@ -353,6 +355,8 @@ class SiteSettingsView(OutputModel):
     quiet_hours: dict[str, str]
     time_zone: str
     locale: str
+    void_when_order_settled: bool
+    reissue_on_balance_change: bool
     overridden: list[str]
 
 

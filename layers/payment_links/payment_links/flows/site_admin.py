@@ -83,6 +83,8 @@ def settings_view(deps: Dependencies) -> SiteSettingsView:
         quiet_hours={"start": settings.quiet_hours_start.strftime("%H:%M"), "end": settings.quiet_hours_end.strftime("%H:%M")},
         time_zone=settings.default_time_zone,
         locale=settings.default_locale,
+        void_when_order_settled=settings.void_when_order_settled,
+        reissue_on_balance_change=settings.reissue_on_balance_change,
         overridden=sorted(overrides),
     )
 
