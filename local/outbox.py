@@ -153,7 +153,7 @@ class Outbox:
         return {
             "id": message.id,
             "from": message.source,
-            "to": list(message.destinations),
+            "to": list(dict.fromkeys(message.destinations)),  # moto adds the To header to the Destination
             "cc": [],
             "subject": str(parsed.get("Subject", "")),
             "text": text,

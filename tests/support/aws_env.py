@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 from collections.abc import Iterator
@@ -67,12 +69,40 @@ def _dynamodb_resource() -> Any:
     return _test_session().resource("dynamodb")
 
 
+@dataclass(frozen=True)
+class SentEmail:
+    id: str
+    subject: str
+    text: str
+    html: str
+    destinations: dict[str, list[str]]
+    headers: dict[str, str]
+
+    @property
+    def body(self) -> str:
+        return self.text + "\n" + self.html
+
+    @classmethod
+    def of(cls, message: Any) -> SentEmail:
+        parsed = email.message_from_string(message.raw_data, policy=email.policy.default)
+        text, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
+        return cls(
+            id=message.id,
+            subject=str(parsed["Subject"]),
+            text=text.get_content() if text else "",
+            html=html.get_content() if html else "",
+            destinations={"ToAddresses": list(dict.fromkeys(message.destinations))},  # moto adds the To header again
+            headers={name: str(value) for name, value in parsed.items()},
+        )
+
+
 @dataclass
 class AwsEnv:
     region: str
 
-    def sent_emails(self) -> list[Any]:
-        return list(ses_backends[DEFAULT_ACCOUNT_ID][self.region].sent_messages)
+    def sent_emails(self) -> list[SentEmail]:
+        """Every e-mail sent, parsed from the raw MIME message the product hands to SES."""
+        return [SentEmail.of(message) for message in ses_backends[DEFAULT_ACCOUNT_ID][self.region].sent_messages]
 
     def sent_sms(self) -> list[tuple[str, str]]:
         """(phone number, message) of every SMS published."""

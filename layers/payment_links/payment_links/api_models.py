@@ -262,6 +262,10 @@ class RemindersView(OutputModel):
 class NotificationView(OutputModel):
     channel: str
     kind: str
+    step: int | None = None
+    stage: str | None = None
+    locale: str | None = None
+    segments: int | None = None
     status: str
     message_id: str | None = None
     at: datetime

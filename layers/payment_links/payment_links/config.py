@@ -68,6 +68,10 @@ class Settings(BaseModel):
 
     default_channels: tuple[Literal["EMAIL", "SMS"], ...] = Field(("EMAIL", "SMS"), alias="DEFAULT_CHANNELS")
     default_locale: str = Field("en", alias="DEFAULT_LOCALE")
+    # The wording of reminder n is entry n (the last repeats); FINAL replaces it when the request expires first.
+    reminder_stages: tuple[Literal["FRIENDLY", "FIRM"], ...] = Field(("FRIENDLY", "FIRM"), min_length=1, alias="REMINDER_STAGES")
+    # An SMS longer than this many segments is sent in its short form, else not at all (recorded SMS_TOO_LONG).
+    sms_max_segments: int = Field(3, ge=1, le=10, alias="SMS_MAX_SEGMENTS")
     default_reminder_schedule: tuple[str, ...] = Field(("P1D", "P3D", "P7D"), alias="DEFAULT_REMINDER_SCHEDULE")
     reminders_enabled_by_default: bool = Field(True, alias="REMINDERS_ENABLED_BY_DEFAULT")
     max_reminders: int = Field(5, ge=0, le=20, alias="MAX_REMINDERS")
@@ -104,7 +108,7 @@ class Settings(BaseModel):
     terminal_record_ttl_days: int = Field(400, alias="TERMINAL_RECORD_TTL_DAYS")
     webhook_max_body_bytes: int = Field(64 * 1024, alias="WEBHOOK_MAX_BODY_BYTES")
 
-    @field_validator("default_reminder_schedule", "default_channels", mode="before")
+    @field_validator("default_reminder_schedule", "default_channels", "reminder_stages", mode="before")
     @classmethod
     def _split_schedule(cls, value: object) -> object:
         if isinstance(value, str):

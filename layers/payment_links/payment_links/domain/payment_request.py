@@ -40,6 +40,10 @@ class CamelModel(BaseModel):
 class Notification(CamelModel):
     channel: str
     kind: str
+    step: int | None = None  # a reminder's step, 1-based
+    stage: str | None = None  # the wording: INITIAL, FRIENDLY, FIRM, FINAL (messages.render)
+    locale: str | None = None
+    segments: int | None = None  # SMS only
     status: str
     message_id: str | None = None
     at: datetime

@@ -233,7 +233,9 @@ def _send_checked(due: _Due, found: OrderPaymentRequest | None, order: OrderVerd
     if claimed is None:
         return Outcome(SKIPPED, NOT_DUE)  # paid, voided or opted out between the claim and the send
     lease = claimed.reminders.in_flight
-    notifications = deps.notifier.send(claimed, url, KIND_REMINDER, channels, now, unsubscribe_url=lambda _record: link)
+    notifications = deps.notifier.send(
+        claimed, url, KIND_REMINDER, channels, now, unsubscribe_url=lambda _record: link, step=step + 1, final=_is_final(claimed)
+    )
     delivered = [n.channel for n in notifications if n.status == SEND_SENT]
     throttled = not delivered and any(n.reason in THROTTLED for n in notifications)
     after = claimed.reminders.model_copy()
@@ -264,6 +266,14 @@ def _send_checked(due: _Due, found: OrderPaymentRequest | None, order: OrderVerd
         return Outcome(FAILED, "NOT_DELIVERED")
     logger.info("reminder sent", extra={"payment_request_id": request_id, "step": step + 1, "channels": delivered})
     return Outcome(SENT)
+
+
+def _is_final(claimed: PaymentRequest) -> bool:
+    """The last reminder before the request expires: no further step would be due before its expiry."""
+    if claimed.expiration_date is None or claimed.reminders.in_flight is None:
+        return False
+    next_at = claimed.reminders.in_flight.next_at
+    return next_at is None or next_at >= claimed.expiration_date
 
 
 def _order_outcome(record: PaymentRequest, order: OrderVerdict, due_at: datetime, deps: Dependencies, now: datetime) -> str:

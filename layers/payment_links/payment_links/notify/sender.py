@@ -7,6 +7,7 @@ request that was created is kept and the link can be resent.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from payment_links.config import Settings
 from payment_links.domain.contacts import EMAIL, SMS
 from payment_links.domain.payment_request import SEND_FAILED, SEND_SENT, SEND_SKIPPED, Notification, PaymentRequest
-from payment_links.notify.templates import render_email, render_sms
+from payment_links.messages.render import Occasion, render_email, render_sms
+from payment_links.notify.mime import email_tags, mime_message
 from payment_links.rate_limit import TokenBucket
 
 logger = Logger(child=True)
@@ -52,22 +54,39 @@ class Notifier:
         channels: list[str],
         now: datetime,
         unsubscribe_url: Callable[[PaymentRequest], str | None] | None = None,
+        step: int | None = None,
+        final: bool = False,
     ) -> list[Notification]:
+        """Send on each channel; ``step`` (1-based) and ``final`` say which reminder this is (its wording)."""
+        occasion = Occasion(kind, step, final)
         results = []
         for channel in channels:
+            sent = Sent()
             try:
-                message_id = self._send_one(record, url, kind, channel, unsubscribe_url)
+                message_id = self._send_one(record, url, occasion, channel, unsubscribe_url, sent)
             except _Unreachable as exc:
-                results.append(Notification(channel=channel, kind=kind, status=SEND_SKIPPED, at=now, reason=str(exc)))
+                results.append(Notification(channel=channel, kind=kind, step=step, status=SEND_SKIPPED, at=now, reason=str(exc)))
                 continue
             except (ClientError, BotoCoreError) as exc:
                 reason = exc.response["Error"].get("Code", "Error") if isinstance(exc, ClientError) else type(exc).__name__
                 reason = "THROTTLED" if reason in THROTTLED_CODES else reason
                 logger.warning("payment link send failed", extra={"channel": channel, "kind": kind, "reason": reason})
-                results.append(Notification(channel=channel, kind=kind, status=SEND_FAILED, at=now, reason=reason))
+                results.append(Notification(channel=channel, kind=kind, step=step, status=SEND_FAILED, at=now, reason=reason))
                 continue
-            logger.info("payment link sent", extra={"channel": channel, "kind": kind, "message_id": message_id})
-            results.append(Notification(channel=channel, kind=kind, status=SEND_SENT, message_id=message_id, at=now))
+            logger.info("payment link sent", extra={"channel": channel, "kind": kind, "stage": sent.stage, "message_id": message_id})
+            results.append(
+                Notification(
+                    channel=channel,
+                    kind=kind,
+                    step=step,
+                    stage=sent.stage,
+                    locale=sent.locale,
+                    segments=sent.segments,
+                    status=SEND_SENT,
+                    message_id=message_id,
+                    at=now,
+                )
+            )
         return results
 
     def sms_opted_out(self, phone: str) -> bool:
@@ -78,29 +97,31 @@ class Notifier:
         self,
         record: PaymentRequest,
         url: str,
-        kind: str,
+        occasion: Occasion,
         channel: str,
         unsubscribe_url: Callable[[PaymentRequest], str | None] | None,
+        sent: Sent,
     ) -> str:
         bucket = self._send_rates.get(channel)
-        if bucket is not None:
-            bucket.acquire()
         if channel == EMAIL:
             if not record.customer.email:
                 raise _Unreachable("no e-mail address")
-            email = render_email(record, url, kind, self._settings.store_name, unsubscribe_url(record) if unsubscribe_url else None)
+            email = render_email(record, url, occasion, self._settings, unsubscribe_url(record) if unsubscribe_url else None)
+            sent.stage, sent.locale = email.stage, email.locale
+            # Raw MIME rather than SES's Simple content: one multipart/alternative message whose headers (RFC 8058's
+            # List-Unsubscribe pair on reminders) arrive exactly as built, at SES and in moto's outbox alike.
+            raw = mime_message(email, self._settings.sender_email, record.customer.email, self._settings.store_name)
             kwargs: dict[str, Any] = {
                 "FromEmailAddress": self._settings.sender_email,
                 "Destination": {"ToAddresses": [record.customer.email]},
-                "Content": {
-                    "Simple": {
-                        "Subject": {"Data": email.subject, "Charset": "UTF-8"},
-                        "Body": {"Text": {"Data": email.text, "Charset": "UTF-8"}, "Html": {"Data": email.html, "Charset": "UTF-8"}},
-                    }
-                },
+                "Content": {"Raw": {"Data": raw}},
+                # SES's bounce, complaint and delivery events carry these back (functions/ses_events).
+                "EmailTags": email_tags(record, occasion, self._settings),
             }
             if self._settings.ses_configuration_set:
                 kwargs["ConfigurationSetName"] = self._settings.ses_configuration_set
+            if bucket is not None:
+                bucket.acquire()
             return str(self._ses.send_email(**kwargs)["MessageId"])
         if channel == SMS:
             if not record.customer.phone:
@@ -108,9 +129,27 @@ class Notifier:
             attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
             if self._settings.sms_sender_id:
                 attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self._settings.sms_sender_id}
-            message = render_sms(record, url, kind, self._settings.store_name)
-            return str(self._sns.publish(PhoneNumber=record.customer.phone, Message=message, MessageAttributes=attributes)["MessageId"])
+            message = render_sms(record, url, occasion, self._settings)
+            sent.stage, sent.locale, sent.segments = message.stage, message.locale, message.segments.count
+            if message.segments.count > self._settings.sms_max_segments:
+                raise _Unreachable(
+                    f"SMS_TOO_LONG: {message.segments.count} {message.segments.encoding} segments, over SmsMaxSegments"
+                    f" ({self._settings.sms_max_segments})"
+                )
+            if bucket is not None:
+                bucket.acquire()
+            published = self._sns.publish(PhoneNumber=record.customer.phone, Message=message.text, MessageAttributes=attributes)
+            return str(published["MessageId"])
         raise _Unreachable(f"unknown channel {channel}")
+
+
+@dataclass
+class Sent:
+    """What rendering decided about one send, for its notification."""
+
+    stage: str | None = None
+    locale: str | None = None
+    segments: int | None = None
 
 
 class _Unreachable(Exception):

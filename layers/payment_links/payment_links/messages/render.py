@@ -1,0 +1,178 @@
+"""Rendering a payment link message: the customer's language, the escalation stage, and the product's templates.
+
+Language: the customer's ``locale`` (which create fills from the Wix order's ``buyerLanguage``), else the
+deployment's or the site's ``DEFAULT_LOCALE``, else English; a language without a catalog falls back the same way.
+Amounts and dates are formatted with CLDR data through Babel for that locale and the request's currency
+(``$40.00``, ``40,00 €``, ``￥4,000``); dates in the customer's time zone.
+
+Stage (the wording): ``INITIAL`` for the first link and a resend; for reminders the ``ReminderStages`` entry of
+the step (``FRIENDLY``, then ``FIRM``), and ``FINAL`` when the request expires before the next step would be due.
+
+Templates run in Jinja2's immutable sandbox with autoescape on for HTML, so a title such as
+``<script>`` arrives as text, and a template cannot reach Python objects beyond the values given to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time, get_datetime_format
+from babel.numbers import format_currency
+from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from payment_links.config import Settings
+from payment_links.domain.payment_request import KIND_INITIAL, KIND_REMINDER, KIND_RESEND, PaymentRequest
+from payment_links.domain.reminders import zone
+from payment_links.messages import sms as sms_segments
+from payment_links.messages.catalogs import SHIPPED_LANGUAGES, SOURCE_LANGUAGE, translations
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+INITIAL = "INITIAL"
+FRIENDLY = "FRIENDLY"
+FIRM = "FIRM"
+FINAL = "FINAL"
+REMINDER_STAGES = (FRIENDLY, FIRM, FINAL)
+STAGES = (INITIAL, *REMINDER_STAGES)
+KINDS = (KIND_INITIAL, KIND_RESEND, KIND_REMINDER)
+
+
+@dataclass(frozen=True)
+class Email:
+    subject: str
+    text: str
+    html: str
+    locale: str
+    stage: str
+    list_unsubscribe: str | None = None  # reminders only (bulk mail): the List-Unsubscribe header (notify.mime)
+
+
+@dataclass(frozen=True)
+class Sms:
+    text: str
+    locale: str
+    stage: str
+    segments: sms_segments.Segments
+
+
+@dataclass(frozen=True)
+class Occasion:
+    """Which message this is: its kind, the reminder's step (1-based) and whether it is the last before expiry."""
+
+    kind: str
+    step: int | None = None
+    final: bool = False
+
+
+def stage_of(occasion: Occasion, settings: Settings) -> str:
+    if occasion.kind != KIND_REMINDER:
+        return INITIAL
+    if occasion.final:
+        return FINAL
+    stages = settings.reminder_stages or (FRIENDLY,)
+    return stages[min(max(occasion.step or 1, 1), len(stages)) - 1]
+
+
+def message_locale(record: PaymentRequest, settings: Settings) -> Locale:
+    """The customer's locale if we have a catalog of its language, else the default, else English."""
+    for candidate in (record.customer.locale, settings.default_locale, SOURCE_LANGUAGE):
+        locale = shipped_locale(candidate)
+        if locale is not None:
+            return locale
+    raise AssertionError("English is always shipped")
+
+
+def shipped_locale(tag: str | None) -> Locale | None:
+    """``pt-BR``, ``fr_CA``, ``he``...: the locale (with its region when CLDR has it), if its language is shipped."""
+    if not tag:
+        return None
+    try:
+        locale = Locale.parse(tag.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        try:
+            locale = Locale.parse(tag.replace("-", "_").split("_")[0])
+        except (ValueError, UnknownLocaleError):
+            return None
+    return locale if locale.language in SHIPPED_LANGUAGES else None
+
+
+def format_money(amount: Decimal, currency: str, locale: Locale) -> str:
+    return format_currency(amount, currency, locale=locale)
+
+
+def format_expiry(at: datetime, tz: Any, locale: Locale) -> str:
+    """``31 December 2026 at 12:00 UTC``, ``31. Dezember 2026 um 13:00 CET``: CLDR's long date and short time, joined
+    by the locale's own pattern, in the customer's zone (its abbreviation appended: the customer may travel)."""
+    local = at.astimezone(tz)
+    joined = str(get_datetime_format("long", locale=locale))
+    date_text = format_date(local, format="long", locale=locale)
+    time_text = format_time(local, format="short", locale=locale)
+    return joined.replace("{1}", date_text).replace("{0}", time_text).replace("'", "") + f" {local.tzname()}"
+
+
+def render_email(record: PaymentRequest, url: str, occasion: Occasion, settings: Settings, unsubscribe_url: str | None = None) -> Email:
+    values = _values(record, url, occasion, settings, unsubscribe_url)
+    env = _environment(values["lang"])
+    subject = " ".join(env.get_template("email_subject.txt").render(values).split())  # one line, whatever the catalog says
+    return Email(
+        subject=subject,
+        text=env.get_template("email.txt").render(values).strip() + "\n",
+        html=env.get_template("email.html").render(values),
+        locale=values["locale"],
+        stage=values["stage"],
+        list_unsubscribe=unsubscribe_url if occasion.kind == KIND_REMINDER else None,
+    )
+
+
+def render_sms(record: PaymentRequest, url: str, occasion: Occasion, settings: Settings) -> Sms:
+    values = _values(record, url, occasion, settings, None)
+    text = " ".join(_environment(values["lang"]).get_template("sms.txt").render(values).split())
+    # CLDR puts no-break spaces in amounts and dates; on an SMS they would turn a GSM-7 text into a UCS-2 one.
+    text = text.replace("\u00a0", " ").replace("\u202f", " ")
+    return Sms(text=text, locale=values["locale"], stage=values["stage"], segments=sms_segments.segments(text))
+
+
+def _values(record: PaymentRequest, url: str, occasion: Occasion, settings: Settings, unsubscribe_url: str | None) -> dict[str, Any]:
+    """What a template may use: plain strings and numbers only (the sandbox sees nothing else)."""
+    locale = message_locale(record, settings)
+    catalog = translations(locale.language)
+    tz = zone(record.customer.time_zone, settings.default_time_zone)
+    expires = format_expiry(record.expiration_date, tz, locale) if record.expiration_date else None
+    order = catalog.gettext("order #%(number)s") % {"number": record.order_number} if record.order_number else catalog.gettext("your order")
+    return {
+        "name": (record.customer.name or "").split(" ")[0] or None,
+        "store": settings.store_name,
+        "title": record.title,
+        "description": record.description,
+        "amount": format_money(record.amount, record.currency, locale),
+        "order": order,
+        "url": url,
+        "unsubscribe_url": unsubscribe_url,
+        "expires": expires,
+        "stage": stage_of(occasion, settings),
+        "kind": occasion.kind,
+        "step": occasion.step,
+        "lang": locale.language,
+        "locale": str(locale),
+        "dir": "rtl" if locale.text_direction == "rtl" else "ltr",
+    }
+
+
+@lru_cache(maxsize=len(SHIPPED_LANGUAGES))
+def _environment(language: str) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
+        undefined=StrictUndefined,  # a misspelt value fails the render (and the tests), never sends an empty gap
+        extensions=["jinja2.ext.i18n"],
+        keep_trailing_newline=True,
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env

@@ -1,0 +1,55 @@
+"""The e-mail as it goes to SES: one multipart/alternative MIME message (plain text and HTML), and the tags that
+SES's events bring back to us."""
+
+from __future__ import annotations
+
+import re
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate
+from typing import Any
+
+from payment_links.config import Settings
+from payment_links.domain.payment_request import PaymentRequest
+from payment_links.messages.render import Email, Occasion, stage_of
+
+# SES message tags: names and values of ASCII letters, digits, '_' and '-' only, 256 characters at most.
+_NOT_TAG_SAFE = re.compile(r"[^A-Za-z0-9_-]")
+TAG_REQUEST = "paymentRequestId"
+TAG_SITE = "siteInstanceId"
+TAG_KIND = "kind"
+TAG_STEP = "step"
+TAG_STAGE = "stage"
+
+
+def mime_message(email: Email, sender: str, to: str, store_name: str) -> bytes:
+    message = EmailMessage(policy=SMTP)  # CRLF line ends; a header value with CR or LF is refused, never folded in
+    message["From"] = Address(display_name=store_name, addr_spec=sender)
+    message["To"] = to
+    message["Subject"] = email.subject
+    message["Date"] = formatdate(usegmt=True)
+    message["Content-Language"] = email.locale.replace("_", "-")
+    if email.list_unsubscribe:
+        # RFC 8058 one-click: mailbox providers POST "List-Unsubscribe=One-Click" to the HTTPS URL, no page shown.
+        message["List-Unsubscribe"] = f"<{email.list_unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(email.text, charset="utf-8")
+    message.add_alternative(email.html, subtype="html", charset="utf-8")
+    return message.as_bytes()
+
+
+def email_tags(record: PaymentRequest, occasion: Occasion, settings: Settings) -> list[dict[str, str]]:
+    tags = {
+        TAG_REQUEST: record.id,
+        TAG_SITE: record.instance_id or "",
+        TAG_KIND: occasion.kind,
+        TAG_STEP: str(occasion.step or 0),
+        TAG_STAGE: stage_of(occasion, settings),
+    }
+    return [{"Name": name, "Value": _NOT_TAG_SAFE.sub("_", value)[:256]} for name, value in tags.items() if value]
+
+
+def tags_of(mail: dict[str, Any]) -> dict[str, str]:
+    """SES event ``mail.tags`` ({name: [values]}) as {name: first value}."""
+    return {name: values[0] for name, values in (mail.get("tags") or {}).items() if values}
