@@ -29,6 +29,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
+from tests.support.aws_env import SentEmail
 from tests.support.lambda_runtime import LambdaContext, load_function
 
 SANDBOX_API_KEY = "local-wix-key"
@@ -228,7 +229,7 @@ class Cloud:
         return resource.Table(os.environ["TABLE_NAME"])
 
     def emails(self, to: str | None = None, subject_prefix: str = "") -> list[Any]:
-        sent = list(ses_backends[DEFAULT_ACCOUNT_ID][self.region].sent_messages)
+        sent = [SentEmail.of(m) for m in list(ses_backends[DEFAULT_ACCOUNT_ID][self.region].sent_messages)]
         return [m for m in sent if m.subject.startswith(subject_prefix) and (to is None or m.destinations["ToAddresses"] == [to])]
 
     def sms(self, prefix: str = "") -> list[tuple[str, str]]:

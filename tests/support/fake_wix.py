@@ -65,6 +65,7 @@ class FakeWix:
         phone: str | None = "+12015550123",
         payment_status: str = "NOT_PAID",
         first_name: str = "Jane",
+        buyer_language: str = "en",
     ) -> str:
         order_id = str(uuid.uuid4())
         self.orders[order_id] = {
@@ -76,7 +77,7 @@ class FakeWix:
             "buyerInfo": {"email": email} if email else {},
             "billingInfo": {"contactDetails": {"firstName": first_name, "lastName": "Doe", "phone": phone}},
             "balanceSummary": {"balance": {"amount": balance, "formattedAmount": f"${balance}"}},
-            "buyerLanguage": "en",
+            "buyerLanguage": buyer_language,
         }
         return order_id
 

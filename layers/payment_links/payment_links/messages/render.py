@@ -14,6 +14,8 @@ Templates run in Jinja2's immutable sandbox with autoescape on for HTML, so a ti
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -24,7 +26,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_datetime_format
 from babel.numbers import format_currency
-from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from payment_links.config import Settings
@@ -120,7 +122,7 @@ def format_expiry(at: datetime, tz: Any, locale: Locale) -> str:
 def render_email(record: PaymentRequest, url: str, occasion: Occasion, settings: Settings, unsubscribe_url: str | None = None) -> Email:
     values = _values(record, url, occasion, settings, unsubscribe_url)
     env = _environment(values["lang"])
-    subject = " ".join(env.get_template("email_subject.txt").render(values).split())  # one line, whatever the catalog says
+    subject = _one_line(env.get_template("email_subject.txt").render(values))  # whatever the catalog says
     return Email(
         subject=subject,
         text=env.get_template("email.txt").render(values).strip() + "\n",
@@ -133,10 +135,15 @@ def render_email(record: PaymentRequest, url: str, occasion: Occasion, settings:
 
 def render_sms(record: PaymentRequest, url: str, occasion: Occasion, settings: Settings) -> Sms:
     values = _values(record, url, occasion, settings, None)
-    text = " ".join(_environment(values["lang"]).get_template("sms.txt").render(values).split())
+    text = _one_line(_environment(values["lang"]).get_template("sms.txt").render(values))
     # CLDR puts no-break spaces in amounts and dates; on an SMS they would turn a GSM-7 text into a UCS-2 one.
     text = text.replace("\u00a0", " ").replace("\u202f", " ")
     return Sms(text=text, locale=values["locale"], stage=values["stage"], segments=sms_segments.segments(text))
+
+
+def _one_line(text: str) -> str:
+    """Line breaks and runs of ASCII spaces as one space (CLDR's no-break spaces in amounts are kept)."""
+    return re.sub(r"[ \t\r\n]+", " ", text).strip()
 
 
 def _values(record: PaymentRequest, url: str, occasion: Occasion, settings: Settings, unsubscribe_url: str | None) -> dict[str, Any]:
@@ -165,10 +172,21 @@ def _values(record: PaymentRequest, url: str, occasion: Occasion, settings: Sett
     }
 
 
+class _PartialsLoader(FileSystemLoader):
+    """A partial (``_lead.j2``) is included as ``_lead.html`` into HTML and as ``_lead.txt`` into text: Jinja2 decides
+    autoescape by the name a template is loaded under, so the one source is escaped where it lands in HTML only."""
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+        stem, _, extension = template.rpartition(".")
+        if stem.startswith("_") and extension in ("html", "txt"):
+            template = f"{stem}.j2"
+        return super().get_source(environment, template)
+
+
 @lru_cache(maxsize=len(SHIPPED_LANGUAGES))
 def _environment(language: str) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=_PartialsLoader(TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
         undefined=StrictUndefined,  # a misspelt value fails the render (and the tests), never sends an empty gap
         extensions=["jinja2.ext.i18n"],

@@ -29,13 +29,13 @@ def mime_message(email: Email, sender: str, to: str, store_name: str) -> bytes:
     message["To"] = to
     message["Subject"] = email.subject
     message["Date"] = formatdate(usegmt=True)
-    message["Content-Language"] = email.locale.replace("_", "-")
     if email.list_unsubscribe:
         # RFC 8058 one-click: mailbox providers POST "List-Unsubscribe=One-Click" to the HTTPS URL, no page shown.
         message["List-Unsubscribe"] = f"<{email.list_unsubscribe}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(email.text, charset="utf-8")
     message.add_alternative(email.html, subtype="html", charset="utf-8")
+    message["Content-Language"] = email.locale.replace("_", "-")  # after the content: set_content drops Content-*
     return message.as_bytes()
 
 
