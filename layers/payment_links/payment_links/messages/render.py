@@ -176,7 +176,7 @@ class _PartialsLoader(FileSystemLoader):
     """A partial (``_lead.j2``) is included as ``_lead.html`` into HTML and as ``_lead.txt`` into text: Jinja2 decides
     autoescape by the name a template is loaded under, so the one source is escaped where it lands in HTML only."""
 
-    def get_source(self, environment: Environment, template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
         stem, _, extension = template.rpartition(".")
         if stem.startswith("_") and extension in ("html", "txt"):
             template = f"{stem}.j2"
