@@ -8,7 +8,8 @@ Gateway, it answers 403 ``{"message": "Forbidden"}`` when a route that requires 
 "Internal server error"}`` when a handler fails or returns something that is not a proxy response.
 
 It also serves the local control routes: ``GET /_local/outbox`` (a page), ``GET /_local/outbox.json``,
-``POST /_local/sweep`` (the reminder sweep, now, as a scheduled event at a given ``time``) and
+``POST /_local/sweep`` (the reminder sweep, now, as a scheduled event at a given ``time``), ``POST /_local/bounce``
+(SES's bounce, complaint or delivery event for the last e-mail to an address) and
 ``GET /_local/openapi.json`` (the storefront API's OpenAPI document, from the functions' resolvers).
 """
 
@@ -73,6 +74,7 @@ class Gateway:
         outbox: Outbox,
         run_sweep: Callable[[datetime | None], Any],
         *,
+        run_ses_event: Callable[[str, str], Any] | None = None,
         api_key: str,
         stage: str,
         api_id: str = "local",
@@ -83,6 +85,7 @@ class Gateway:
         self.functions = functions
         self.outbox = outbox
         self.run_sweep = run_sweep
+        self.run_ses_event = run_ses_event
         self.api_key = api_key
         self.stage = stage
         self.api_id = api_id
@@ -95,6 +98,7 @@ class Gateway:
                 Rule("/_local/outbox", methods=["GET"], endpoint=self.outbox_page),
                 Rule("/_local/outbox.json", methods=["GET"], endpoint=self.outbox_json),
                 Rule("/_local/sweep", methods=["POST"], endpoint=self.sweep),
+                Rule("/_local/bounce", methods=["POST"], endpoint=self.bounce),
                 Rule("/_local/openapi.json", methods=["GET"], endpoint=self.openapi),
             ]
         )
@@ -242,6 +246,28 @@ class Gateway:
 
     def outbox_json(self, request: Request) -> Response:
         return _json(self.outbox.to_json(request.args.get("to")))
+
+    def bounce(self, request: Request) -> Response:
+        """``{"email": "...", "type": "Permanent" | "Transient" | "Complaint" | "Delivery"}``: SES's event for the
+        last e-mail sent to that address, delivered to the SES events function as EventBridge would."""
+        from local.ses_feedback import KINDS
+
+        try:
+            body = json.loads(request.get_data() or b"{}")
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return _local_error(400, "VALIDATION_FAILED", "The request body is not valid JSON.")
+        address = body.get("email") if isinstance(body, dict) else None
+        kind = body.get("type", "Permanent") if isinstance(body, dict) else None
+        if not isinstance(address, str) or not address or kind not in KINDS:
+            detail = {"fields": ["email", "type"], "types": list(KINDS)}
+            return _local_error(422, "VALIDATION_FAILED", "Give the address (email) and a type: " + ", ".join(KINDS) + ".", [detail])
+        if self.run_ses_event is None:
+            return _local_error(503, "FUNCTION_NOT_BUILT", "This stack has no SES events function.")
+        try:
+            result = self.run_ses_event(address, kind)
+        except LookupError as error:
+            return _local_error(404, "NO_EMAIL_SENT", str(error))
+        return _json(result if result is not None else {})
 
     def sweep(self, request: Request) -> Response:
         raw = request.get_data()

@@ -115,6 +115,11 @@ class Outbox:
 
     # -- moto's state --------------------------------------------------------------------------------------------
 
+    def latest_email_to(self, address: str) -> Any | None:
+        """moto's record of the last e-mail sent to ``address`` (its id, raw data, destinations)."""
+        sent = [m for m in self._sent_emails() if isinstance(m, RawMessage) and address in m.destinations]
+        return sent[-1] if sent else None
+
     def _sent_emails(self) -> list[Any]:
         return _snapshot(lambda: list(ses_backends[self.account_id][self.region].sent_messages))
 
@@ -156,6 +161,8 @@ class Outbox:
             "to": list(dict.fromkeys(message.destinations)),  # moto adds the To header to the Destination
             "cc": [],
             "subject": str(parsed.get("Subject", "")),
+            "headers": {name: str(value) for name, value in parsed.items() if not name.lower().startswith("content-")},
+            "language": str(parsed.get("Content-Language", "")) or None,
             "text": text,
             "html": html,
             "links": html_text_and_links(html)[1] if html else [],

@@ -151,6 +151,7 @@ class LocalStack:
             self.functions,
             self.outbox,
             self.sweep,
+            run_ses_event=self.ses_event,
             api_key=API_KEY,
             stage=self.deployment.parameters.get("StageName", "v1"),
             api_id=config.stack_name,
@@ -247,6 +248,17 @@ class LocalStack:
         if not isinstance(summary, dict) or not summary.get("sweepId"):
             return summary
         return self._with_worker_outcomes(summary, wait_seconds)
+
+    def ses_event(self, address: str, kind: str) -> Any:
+        """SES's event (a bounce, complaint or delivery) for the last e-mail to ``address``, to its function."""
+        from local.ses_feedback import ses_event
+
+        message = self.outbox.latest_email_to(address)
+        if message is None:
+            raise LookupError("No e-mail was sent to that address.")
+        configuration_set = os.environ.get("SES_CONFIGURATION_SET", "")
+        event = ses_event(kind, message.id, message.raw_data, address, configuration_set, self.config.region)
+        return self.functions["SesEventsFunction"].invoke(event)
 
     def _with_worker_outcomes(self, summary: dict[str, Any], wait_seconds: float) -> dict[str, Any]:
         from payment_links.flows.reminder_queue import SweepProgress

@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from payment_links.api_models import CreatePaymentRequestInput, PaymentRequestList, PaymentRequestView, error_responses
+from payment_links.api_models import CreatePaymentRequestInput, PaymentRequestList, PaymentRequestView, PreviewInput, error_responses
 from payment_links.deps import Dependencies, dependencies_for_request
 from payment_links.flows import create as flow
 from payment_links.http import storefront_resolver
@@ -71,6 +71,18 @@ def void_payment_request(request_id: str) -> PaymentRequestView:
     record = flow.void_payment_request(request_id, site_dependencies())
     metrics.add_metric(name="PaymentRequestsVoided", unit=MetricUnit.Count, value=1)
     return PaymentRequestView.of(record)
+
+
+@app.post(
+    "/payment-requests/<request_id>/preview",
+    responses={200: {"description": "The message, rendered and not sent"}, **error_responses(404, 415, 422, 503)},
+)
+@tracer.capture_method
+def preview_message(request_id: str, request: Annotated[PreviewInput | None, Body()] = None) -> Response[dict[str, Any]]:
+    from payment_links.flows.preview import preview  # the message templates load with the first preview
+
+    shown = preview(request_id, request or PreviewInput(), site_dependencies())
+    return Response(status_code=200, content_type="application/json", body=shown.to_json())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

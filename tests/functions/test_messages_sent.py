@@ -95,3 +95,39 @@ def test_an_sms_over_the_segment_cap_is_not_sent_and_the_record_says_why(aws, wi
     sms = [n for n in get_request(created["id"])["notifications"] if n["channel"] == "SMS"]
     assert sms[0]["status"] == "SKIPPED" and re.match(r"SMS_TOO_LONG: \d UCS-2 segments, over SmsMaxSegments \(1\)", sms[0]["reason"])
     assert aws.sent_sms() == []
+
+
+def preview(request_id: str, body: dict | None) -> tuple[int, dict]:
+    from tests.functions.test_sweep_support import create_app
+
+    status, shown, _ = invoke(create_app, api_event("POST", f"/payment-requests/{request_id}/preview", body))
+    return status, shown
+
+
+def test_a_preview_renders_each_kind_step_and_channel_in_the_customers_language_and_sends_nothing(aws, wix):
+    order_id = wix.add_order(balance="4000", currency="JPY", buyer_language="ja")
+    created = create_request(wix, CREATED, order_id=order_id, amount="4000", reminders={"enabled": True, "schedule": ["P1D", "P3D"]})
+    sent_before = (len(aws.sent_emails()), len(aws.sent_sms()))
+
+    status, first = preview(created["id"], {"kind": "INITIAL", "channel": "EMAIL"})
+    assert status == 200 and first["language"] == "ja" and first["stage"] == "INITIAL"
+    assert first["subject"] == "お支払いのお願い：Balance due（￥4,000）" and "sms" not in first  # noqa: RUF001 (Japanese punctuation)
+    assert created["url"] in first["text"] and "/unsubscribe/" not in first["text"]
+
+    status, firm = preview(created["id"], {"kind": "REMINDER", "step": 2, "channel": "EMAIL"})
+    assert status == 200 and firm["stage"] == "FIRM" and "/unsubscribe/" in firm["text"] and "/unsubscribe/" in firm["html"]
+
+    status, sms = preview(created["id"], {"kind": "REMINDER", "step": 1, "channel": "SMS"})
+    assert status == 200 and sms["stage"] == "FRIENDLY" and sms["segments"] >= 2 and sms["sms"].startswith("リマインダー")
+    assert set(sms) == {"sms", "language", "stage", "segments"}
+
+    assert (len(aws.sent_emails()), len(aws.sent_sms())) == sent_before
+
+
+def test_a_preview_of_an_unknown_request_or_an_unknown_kind_is_refused(aws, wix):
+    created = create_request(wix, CREATED)
+    assert preview("no-such-request", {"kind": "INITIAL"})[0] == 404
+    status, error = preview(created["id"], {"kind": "RESEND"})
+    assert status == 422 and error["error"]["code"] == "VALIDATION_FAILED"
+    assert preview(created["id"], {"kind": "REMINDER", "step": 0})[0] == 422
+    assert preview(created["id"], None)[1]["stage"] == "INITIAL"  # no body: the first link's e-mail

@@ -32,6 +32,8 @@ NOT_CREATABLE_BY_MOTO = {
     "AWS::Lambda::EventInvokeConfig": "no CloudFormation model in moto; rule ASYNC-FAILURES-KEPT",
     "AWS::SQS::QueuePolicy": "no CloudFormation model in moto; rule ASYNC-FAILURES-KEPT checks each policy's aws:SourceArn",
     "AWS::SNS::Subscription": "no CloudFormation model in moto; rule ALARMS-NOTIFY",
+    "AWS::SES::ConfigurationSet": "no CloudFormation model in moto; test_ses_feedback.py",
+    "AWS::SES::ConfigurationSetEventDestination": "no CloudFormation model in moto; test_ses_feedback.py",
 }
 
 BUCKET = "payment-links-artifacts"

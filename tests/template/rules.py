@@ -87,8 +87,9 @@ SES_APP_MODE_CONDITION = "IsAppMode"
 SES_RESOURCES = {
     "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderEmail}",
     "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/split(${SenderEmail}, '@')[1]",
-    "{if HasSesConfigurationSet: arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/"
-    "${SesConfigurationSetName} else ${AWS::NoValue}}",
+    # The merchant's configuration set, or the one the stack creates (with the feedback loop's event destination).
+    "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/"
+    "{if HasSesConfigurationSet: ${SesConfigurationSetName} else ${MessagesConfigurationSet}}",
 }
 REQUIRED_OUTPUTS = ("ApiUrl", "WebhookUrl", "ApiKeyId", "EventBusArn")
 PRODUCT_ALARM_METRICS = ("WebhookRejected", "RemindersFailed")

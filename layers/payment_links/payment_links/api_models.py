@@ -180,6 +180,12 @@ HourMinute = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5
 Locale = Annotated[str, StringConstraints(max_length=35, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")]
 
 
+class PreviewInput(InputModel):
+    kind: Literal["INITIAL", "REMINDER"] = "INITIAL"
+    step: int = Field(1, ge=1, le=20, description="The reminder's step, 1-based (REMINDER only)")
+    channel: Channel = "EMAIL"
+
+
 class QuietHoursInput(InputModel):
     start: HourMinute
     end: HourMinute
@@ -270,6 +276,8 @@ class NotificationView(OutputModel):
     message_id: str | None = None
     at: datetime
     reason: str | None = None
+    delivery: str | None = None
+    delivery_at: datetime | None = None
 
 
 class HistoryView(OutputModel):
@@ -343,6 +351,21 @@ class PaymentRequestView(OutputModel):
 
     def to_json(self) -> dict[str, object]:
         return self.model_dump(mode="json", by_alias=True)
+
+
+class PreviewView(OutputModel):
+    """A message as the customer would receive it: ``subject``/``text``/``html`` for EMAIL, ``sms`` for SMS."""
+
+    subject: str | None = None
+    text: str | None = None
+    html: str | None = None
+    sms: str | None = None
+    language: str
+    stage: str = Field(description="The wording: INITIAL, FRIENDLY, FIRM or FINAL")
+    segments: int | None = Field(None, description="SMS only: GSM-7 or UCS-2 segments it costs")
+
+    def to_json(self) -> dict[str, object]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 class PaymentRequestList(OutputModel):

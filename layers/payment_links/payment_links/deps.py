@@ -54,7 +54,7 @@ class Dependencies:
             settings=settings,
             store=self.store.for_site(site),
             wix=WixClient(get_http_client(base), wix_auth_from_secrets(base, site), settings, wix_quota(base, site, self.wix_priority)),
-            notifier=self.notifier.with_settings(settings),
+            notifier=self.notifier.with_settings(settings, site),
             events=self.events,
             clock=self.clock,
             site=site,

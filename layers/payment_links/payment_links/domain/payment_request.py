@@ -48,6 +48,9 @@ class Notification(CamelModel):
     message_id: str | None = None
     at: datetime
     reason: str | None = None
+    # What SES said afterwards (e-mail only): DELIVERED, BOUNCED, COMPLAINED (functions/ses_events), and when.
+    delivery: str | None = None
+    delivery_at: datetime | None = None
 
 
 class HistoryEntry(CamelModel):
@@ -104,6 +107,8 @@ class PaymentRequest(CamelModel):
     customer: Customer = Field(default_factory=Customer)
     channels: list[str] = Field(default_factory=list)
     opted_out_channels: list[str] = Field(default_factory=list)
+    # Channels whose address bounced for good or complained (flows.email_feedback): no reminders go there.
+    undeliverable_channels: list[str] = Field(default_factory=list)
     reminders: ReminderPlan = Field(default_factory=ReminderPlan)
     notifications: list[Notification] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)

@@ -48,6 +48,16 @@ def parse_duration(text: str) -> timedelta:
     return duration
 
 
+def last_before_expiry(record: PaymentRequest, step: int) -> bool:
+    """Is reminder ``step`` (1-based) of ``record``'s schedule the last one before the request expires?"""
+    if record.expiration_date is None:
+        return False
+    schedule = record.reminders.schedule
+    if step >= len(schedule):
+        return True
+    return record.created_at + parse_duration(schedule[step]) >= record.expiration_date
+
+
 def validate_schedule(schedule: list[str]) -> list[str]:
     offsets = [parse_duration(step) for step in schedule]
     if offsets != sorted(offsets) or len(set(offsets)) != len(offsets):

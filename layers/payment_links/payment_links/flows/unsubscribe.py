@@ -60,7 +60,8 @@ def _opt_out(record: PaymentRequest, channel: str, now: datetime) -> bool:
     record.opted_out_channels.append(channel)
     record.record(now, OPTED_OUT, detail=f"{channel}: unsubscribe link")
     reachable = reachable_channels(record.customer)
-    left = [c for c in (record.channels or reachable) if c in reachable and c not in record.opted_out_channels]
+    closed = {*record.opted_out_channels, *record.undeliverable_channels}
+    left = [c for c in (record.channels or reachable) if c in reachable and c not in closed]
     if not left and record.reminders.next_at is not None:
         record.stop_reminders(OPTED_OUT)
         record.record(now, "REMINDERS_STOPPED", detail="every channel opted out")

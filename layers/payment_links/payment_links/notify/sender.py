@@ -20,6 +20,7 @@ from payment_links.domain.payment_request import SEND_FAILED, SEND_SENT, SEND_SK
 from payment_links.messages.render import Occasion, render_email, render_sms
 from payment_links.notify.mime import email_tags, mime_message
 from payment_links.rate_limit import TokenBucket
+from payment_links.tenancy import THE_SITE, Site
 
 logger = Logger(child=True)
 
@@ -32,19 +33,22 @@ THROTTLED = frozenset({"THROTTLED"})  # the reason a throttled send is recorded 
 
 
 class Notifier:
-    def __init__(self, ses: Any, sns: Any, settings: Settings, send_rates: Mapping[str, TokenBucket] | None = None) -> None:
+    def __init__(
+        self, ses: Any, sns: Any, settings: Settings, send_rates: Mapping[str, TokenBucket] | None = None, site: Site = THE_SITE
+    ) -> None:
         self._ses = ses
         self._sns = sns
         self._settings = settings
         self._send_rates = dict(send_rates or {})
+        self._site = site
 
-    def with_settings(self, settings: Settings) -> Notifier:
-        """The same clients, sending as another site (its store name and sender)."""
-        return Notifier(self._ses, self._sns, settings, self._send_rates)
+    def with_settings(self, settings: Settings, site: Site | None = None) -> Notifier:
+        """The same clients, sending as another site (its store name and sender; its id in the messages' tags)."""
+        return Notifier(self._ses, self._sns, settings, self._send_rates, site or self._site)
 
     def rate_limited(self, send_rates: Mapping[str, TokenBucket]) -> Notifier:
         """The same, each send first taking a token of its channel's bucket (this process's share of the rate)."""
-        return Notifier(self._ses, self._sns, self._settings, send_rates)
+        return Notifier(self._ses, self._sns, self._settings, send_rates, self._site)
 
     def send(
         self,
@@ -110,13 +114,13 @@ class Notifier:
             sent.stage, sent.locale = email.stage, email.locale
             # Raw MIME rather than SES's Simple content: one multipart/alternative message whose headers (RFC 8058's
             # List-Unsubscribe pair on reminders) arrive exactly as built, at SES and in moto's outbox alike.
-            raw = mime_message(email, self._settings.sender_email, record.customer.email, self._settings.store_name)
+            # The tags (request, site, step) come back in SES's bounce, complaint and delivery events (ses_events).
+            tags = email_tags(record, occasion, self._settings, self._site)
+            raw = mime_message(email, self._settings.sender_email, record.customer.email, self._settings.store_name, tags)
             kwargs: dict[str, Any] = {
                 "FromEmailAddress": self._settings.sender_email,
                 "Destination": {"ToAddresses": [record.customer.email]},
                 "Content": {"Raw": {"Data": raw}},
-                # SES's bounce, complaint and delivery events carry these back (functions/ses_events).
-                "EmailTags": email_tags(record, occasion, self._settings),
             }
             if self._settings.ses_configuration_set:
                 kwargs["ConfigurationSetName"] = self._settings.ses_configuration_set
