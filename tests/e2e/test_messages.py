@@ -29,7 +29,7 @@ def test_a_customer_reads_the_first_link_and_the_reminders_in_their_language_wit
     assert first["language"] == "fr" and first["subject"] == "Demande de paiement : Balance (40,00\xa0€)"
     assert "List-Unsubscribe" not in first["headers"] and "Payer maintenant" in first["html"]
     sms = stack.sms_to(customer)[0]["message"]
-    assert " : 40,00 € à régler pour commande nº " in sms and sms.endswith(created["url"])  # no opt-out line on the first link
+    assert " : 40,00 € à régler pour la commande nº " in sms and sms.endswith(created["url"])  # no opt-out line on the first link
 
     stack.sweep(first_reminder_time(created["createdAt"]))
 

@@ -202,6 +202,22 @@ class SiteRemindersInput(InputModel):
         return validate_schedule(value) if value is not None else None
 
 
+TemplateText = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+
+
+class MessageTemplatesInput(InputModel):
+    """A site's own Jinja2 templates (the product's are in payment_links/messages/templates; docs/messages.md lists
+    the values they may use). Each one left out stays the product's."""
+
+    email_subject: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    email_text: TemplateText | None = None
+    email_html: TemplateText | None = None
+    sms: Annotated[str, StringConstraints(min_length=1, max_length=2_000)] | None = None
+
+    def sources(self) -> dict[str, str]:
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
 class SiteSettingsInput(InputModel):
     """``PUT /settings``: a site's own settings. A field left out (or null) falls back to the template's parameter."""
 
@@ -216,6 +232,20 @@ class SiteSettingsInput(InputModel):
     locale: Locale | None = None
     void_when_order_settled: bool | None = None
     reissue_on_balance_change: bool | None = None
+    templates: MessageTemplatesInput | None = None
+
+    @field_validator("templates")
+    @classmethod
+    def _templates_render(cls, value: MessageTemplatesInput | None) -> MessageTemplatesInput | None:
+        """Saved only if they render for every language, kind and stage, keeping the pay and opt-out links."""
+        if value is None or not value.sources():
+            return None
+        from payment_links.messages.render import template_problems  # Jinja2 and Babel: only when templates come
+
+        problems = template_problems(value.sources(), get_settings())
+        if problems:
+            raise ValueError("; ".join(problems[:5]))
+        return value
 
     @field_validator("sender_email")
     @classmethod
@@ -384,6 +414,7 @@ class SiteSettingsView(OutputModel):
     locale: str
     void_when_order_settled: bool
     reissue_on_balance_change: bool
+    templates: dict[str, str] = Field(default_factory=dict, description="The site's own templates; the rest are the product's")
     overridden: list[str]
 
 

@@ -70,6 +70,8 @@ class Settings(BaseModel):
     default_locale: str = Field("en", alias="DEFAULT_LOCALE")
     # The wording of reminder n is entry n (the last repeats); FINAL replaces it when the request expires first.
     reminder_stages: tuple[Literal["FRIENDLY", "FIRM"], ...] = Field(("FRIENDLY", "FIRM"), min_length=1, alias="REMINDER_STAGES")
+    # A site's own message templates (PUT /settings ``templates``, by messages.render.TEMPLATE_NAMES key); never from env.
+    message_templates: dict[str, str] = Field(default_factory=dict, exclude=True)
     # An SMS longer than this many segments is sent in its short form, else not at all (recorded SMS_TOO_LONG).
     sms_max_segments: int = Field(3, ge=1, le=10, alias="SMS_MAX_SEGMENTS")
     default_reminder_schedule: tuple[str, ...] = Field(("P1D", "P3D", "P7D"), alias="DEFAULT_REMINDER_SCHEDULE")

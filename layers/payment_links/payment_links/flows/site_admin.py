@@ -85,6 +85,7 @@ def settings_view(deps: Dependencies) -> SiteSettingsView:
         locale=settings.default_locale,
         void_when_order_settled=settings.void_when_order_settled,
         reissue_on_balance_change=settings.reissue_on_balance_change,
+        templates=settings.message_templates,
         overridden=sorted(overrides),
     )
 
