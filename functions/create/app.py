@@ -75,7 +75,7 @@ def void_payment_request(request_id: str) -> PaymentRequestView:
 
 @app.post(
     "/payment-requests/<request_id>/preview",
-    responses={200: {"description": "The message, rendered and not sent"}, **error_responses(404, 415, 422, 503)},
+    responses={200: {"description": "The message, rendered and not sent"}, **error_responses(400, 404, 415, 422, 503)},
 )
 @tracer.capture_method
 def preview_message(request_id: str, request: Annotated[PreviewInput | None, Body()] = None) -> Response[dict[str, Any]]:
