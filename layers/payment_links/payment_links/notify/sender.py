@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,10 +17,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from payment_links.config import Settings
 from payment_links.domain.contacts import EMAIL, SMS
 from payment_links.domain.payment_request import SEND_FAILED, SEND_SENT, SEND_SKIPPED, Notification, PaymentRequest
-from payment_links.messages.render import Occasion, render_email, render_sms
-from payment_links.notify.mime import email_tags, mime_message
 from payment_links.rate_limit import TokenBucket
 from payment_links.tenancy import THE_SITE, Site
+
+if TYPE_CHECKING:
+    from payment_links.messages.render import Occasion
 
 logger = Logger(child=True)
 
@@ -62,6 +63,9 @@ class Notifier:
         final: bool = False,
     ) -> list[Notification]:
         """Send on each channel; ``step`` (1-based) and ``final`` say which reminder this is (its wording)."""
+        # Jinja2, Babel and the catalogs load with the first message, not at every cold start (get, list, void).
+        from payment_links.messages.render import Occasion
+
         occasion = Occasion(kind, step, final)
         results = []
         for channel in channels:
@@ -106,6 +110,9 @@ class Notifier:
         unsubscribe_url: Callable[[PaymentRequest], str | None] | None,
         sent: Sent,
     ) -> str:
+        from payment_links.messages.render import render_email, render_sms
+        from payment_links.notify.mime import email_tags, mime_message
+
         bucket = self._send_rates.get(channel)
         if channel == EMAIL:
             if not record.customer.email:
