@@ -177,6 +177,7 @@ body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; 
 article { border: 1px solid #ddd; border-radius: .5rem; padding: 1rem; margin: 1rem 0; }
 .meta { color: #555; font-size: .9rem; } .links a { display: block; word-break: break-all; margin: .25rem 0; }
 iframe { width: 100%; height: 16rem; border: 1px solid #eee; }
+.headers table { font-size: .8rem; border-collapse: collapse; } .headers th { text-align: left; padding-right: 1rem; }
 .sms { white-space: pre-wrap; background: #f3f6ff; border-radius: 1rem; padding: .75rem 1rem; display: inline-block; }
 """
 
@@ -191,9 +192,13 @@ def render_page(data: dict[str, Any]) -> str:
             if item["html"]
             else f"<pre>{escape(item['text'])}</pre>"
         )
+        headers = item.get("headers") or {}
+        header_rows = "".join(f"<tr><th>{escape(name)}</th><td>{escape(value)}</td></tr>" for name, value in headers.items())
+        language = f' · language <strong lang="">{escape(item["language"])}</strong>' if item.get("language") else ""
         email_items.append(
             f'<article class="email"><h3>{escape(item["subject"])}</h3>'
-            f'<p class="meta">To {escape(", ".join(item["to"]))} · from {escape(item["from"])} · {escape(item["at"])}</p>'
+            f'<p class="meta">To {escape(", ".join(item["to"]))} · from {escape(item["from"])} · {escape(item["at"])}{language}</p>'
+            f'<details class="headers"><summary>Headers</summary><table>{header_rows}</table></details>'
             f'{content}<p class="links">{links}</p></article>'
         )
     sms_items = [

@@ -68,6 +68,10 @@ def test_a_customer_pays_from_the_emailed_link_and_the_outbox_page_shows_the_ema
     assert "Outbox" in browser.title
     email = next(a for a in browser.find_elements(By.CSS_SELECTOR, "article.email") if "Deposit for the sofa" in a.text)
     link = email.find_element(By.CSS_SELECTOR, f'.links a[href="{created["url"]}"]')
+    assert "language en" in email.find_element(By.CSS_SELECTOR, ".meta").text
+    email.find_element(By.CSS_SELECTOR, "details.headers summary").click()  # the headers as sent
+    shown = email.find_element(By.CSS_SELECTOR, "details.headers").text
+    assert "X-SES-MESSAGE-TAGS" in shown and "paymentRequestId=" + created["id"] in shown
 
     # The customer follows it: title, amount and currency, and a Pay button.
     link.click()
