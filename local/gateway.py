@@ -9,7 +9,7 @@ Gateway, it answers 403 ``{"message": "Forbidden"}`` when a route that requires 
 
 It also serves the local control routes: ``GET /_local/outbox`` (a page), ``GET /_local/outbox.json``,
 ``POST /_local/sweep`` (the reminder sweep, now, as a scheduled event at a given ``time``), ``POST /_local/bounce``
-(SES's bounce, complaint or delivery event for the last e-mail to an address) and
+(SES's bounce, complaint or delivery event for the last e-mail to an address, or SNS's log of a failed SMS) and
 ``GET /_local/openapi.json`` (the storefront API's OpenAPI document, from the functions' resolvers).
 """
 
@@ -74,7 +74,7 @@ class Gateway:
         outbox: Outbox,
         run_sweep: Callable[[datetime | None], Any],
         *,
-        run_ses_event: Callable[[str, str], Any] | None = None,
+        run_delivery_event: Callable[[str, str], Any] | None = None,
         api_key: str,
         stage: str,
         api_id: str = "local",
@@ -85,7 +85,7 @@ class Gateway:
         self.functions = functions
         self.outbox = outbox
         self.run_sweep = run_sweep
-        self.run_ses_event = run_ses_event
+        self.run_delivery_event = run_delivery_event
         self.api_key = api_key
         self.stage = stage
         self.api_id = api_id
@@ -249,24 +249,27 @@ class Gateway:
 
     def bounce(self, request: Request) -> Response:
         """``{"email": "...", "type": "Permanent" | "Transient" | "Complaint" | "Delivery"}``: SES's event for the
-        last e-mail sent to that address, delivered to the SES events function as EventBridge would."""
-        from local.ses_feedback import KINDS
+        last e-mail sent to that address; ``{"phone": "+1...", "type": "Permanent" | "Transient"}``: SNS's delivery
+        status log of a failed SMS to that number. Either goes to the delivery events function as AWS would send it."""
+        from local.delivery_feedback import KINDS, SMS_RESPONSES
 
         try:
             body = json.loads(request.get_data() or b"{}")
         except (UnicodeDecodeError, json.JSONDecodeError):
             return _local_error(400, "VALIDATION_FAILED", "The request body is not valid JSON.")
-        address = body.get("email") if isinstance(body, dict) else None
-        kind = body.get("type", "Permanent") if isinstance(body, dict) else None
-        if not isinstance(address, str) or not address or kind not in KINDS:
-            detail = {"fields": ["email", "type"], "types": list(KINDS)}
-            return _local_error(422, "VALIDATION_FAILED", "Give the address (email) and a type: " + ", ".join(KINDS) + ".", [detail])
-        if self.run_ses_event is None:
-            return _local_error(503, "FUNCTION_NOT_BUILT", "This stack has no SES events function.")
+        body = body if isinstance(body, dict) else {}
+        address, phone, kind = body.get("email"), body.get("phone"), body.get("type", "Permanent")
+        email_ok = isinstance(address, str) and address and kind in KINDS
+        phone_ok = isinstance(phone, str) and phone and kind in SMS_RESPONSES
+        if not (email_ok or phone_ok):
+            detail = {"fields": ["email", "phone", "type"], "emailTypes": list(KINDS), "phoneTypes": list(SMS_RESPONSES)}
+            return _local_error(422, "VALIDATION_FAILED", "Give an email (or a phone) and a type it can have.", [detail])
+        if self.run_delivery_event is None:
+            return _local_error(503, "FUNCTION_NOT_BUILT", "This stack has no delivery events function.")
         try:
-            result = self.run_ses_event(address, kind)
+            result = self.run_delivery_event("EMAIL" if email_ok else "SMS", address if email_ok else phone, kind)
         except LookupError as error:
-            return _local_error(404, "NO_EMAIL_SENT", str(error))
+            return _local_error(404, "NO_MESSAGE_SENT", str(error))
         return _json(result if result is not None else {})
 
     def sweep(self, request: Request) -> Response:

@@ -115,6 +115,10 @@ class Outbox:
 
     # -- moto's state --------------------------------------------------------------------------------------------
 
+    def sms_messages(self) -> list[tuple[str, tuple[str, str]]]:
+        """moto's record of every SMS: (message id, (number, text)), oldest first."""
+        return self._sent_sms()
+
     def latest_email_to(self, address: str) -> Any | None:
         """moto's record of the last e-mail sent to ``address`` (its id, raw data, destinations)."""
         sent = [m for m in self._sent_emails() if isinstance(m, RawMessage) and address in m.destinations]

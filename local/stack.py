@@ -151,7 +151,7 @@ class LocalStack:
             self.functions,
             self.outbox,
             self.sweep,
-            run_ses_event=self.ses_event,
+            run_delivery_event=self.delivery_event,
             api_key=API_KEY,
             stage=self.deployment.parameters.get("StageName", "v1"),
             api_id=config.stack_name,
@@ -249,16 +249,23 @@ class LocalStack:
             return summary
         return self._with_worker_outcomes(summary, wait_seconds)
 
-    def ses_event(self, address: str, kind: str) -> Any:
-        """SES's event (a bounce, complaint or delivery) for the last e-mail to ``address``, to its function."""
-        from local.ses_feedback import ses_event
+    def delivery_event(self, channel: str, address: str, kind: str) -> Any:
+        """What a provider reports about the last message to ``address``: SES's event for an e-mail (a bounce,
+        complaint or delivery), SNS's delivery status log for an SMS; handed to the delivery events function."""
+        from local.delivery_feedback import ses_event, sms_failure_event
 
-        message = self.outbox.latest_email_to(address)
-        if message is None:
-            raise LookupError("No e-mail was sent to that address.")
-        configuration_set = os.environ.get("SES_CONFIGURATION_SET", "")
-        event = ses_event(kind, message.id, message.raw_data, address, configuration_set, self.config.region)
-        return self.functions["SesEventsFunction"].invoke(event)
+        if channel == "SMS":
+            sent = [message_id for message_id, (number, _) in self.outbox.sms_messages() if number == address]
+            if not sent:
+                raise LookupError("No SMS was sent to that number.")
+            event = sms_failure_event(address, kind, sent[-1], self.config.region)
+        else:
+            message = self.outbox.latest_email_to(address)
+            if message is None:
+                raise LookupError("No e-mail was sent to that address.")
+            configuration_set = os.environ.get("SES_CONFIGURATION_SET", "")
+            event = ses_event(kind, message.id, message.raw_data, address, configuration_set, self.config.region)
+        return self.functions["DeliveryEventsFunction"].invoke(event)
 
     def _with_worker_outcomes(self, summary: dict[str, Any], wait_seconds: float) -> dict[str, Any]:
         from payment_links.flows.reminder_queue import SweepProgress

@@ -84,3 +84,17 @@ def test_a_permanent_bounce_stops_email_reminders_to_that_address_and_sms_goes_o
     assert any(s["message"].startswith("Reminder:") for s in stack.sms_to(customer))
     assert stack.api.post("/_local/bounce", json={"email": "nobody@example.com"}).status_code == 404
     assert stack.api.post("/_local/bounce", json={"email": customer.email, "type": "Soft"}).status_code == 422
+
+
+def test_an_sms_to_a_number_sns_cannot_reach_stops_sms_reminders_to_it(stack: Stack):
+    customer = Customer.new()
+    order = _order(stack, customer, "en", currency="USD")
+    created = stack.create_payment_request(order["id"], amount="40.00", reminders={"enabled": True, "schedule": ["P1D"]})
+
+    response = stack.api.post("/_local/bounce", json={"phone": customer.phone, "type": "Permanent"})
+
+    assert response.status_code == 200 and response.json()["suppressed"] == 1
+    stack.sweep(first_reminder_time(created["createdAt"]))
+    assert not any(s["message"].startswith("Reminder:") for s in stack.sms_to(customer))
+    assert any(e["subject"].startswith("Reminder") for e in stack.emails_to(customer))
+    assert "SMS_UNDELIVERABLE" in [h["event"] for h in stack.get(created["id"])["history"]]

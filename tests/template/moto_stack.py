@@ -32,8 +32,9 @@ NOT_CREATABLE_BY_MOTO = {
     "AWS::Lambda::EventInvokeConfig": "no CloudFormation model in moto; rule ASYNC-FAILURES-KEPT",
     "AWS::SQS::QueuePolicy": "no CloudFormation model in moto; rule ASYNC-FAILURES-KEPT checks each policy's aws:SourceArn",
     "AWS::SNS::Subscription": "no CloudFormation model in moto; rule ALARMS-NOTIFY",
-    "AWS::SES::ConfigurationSet": "no CloudFormation model in moto; test_ses_feedback.py",
-    "AWS::SES::ConfigurationSetEventDestination": "no CloudFormation model in moto; test_ses_feedback.py",
+    "AWS::SES::ConfigurationSet": "no CloudFormation model in moto; test_delivery_feedback.py",
+    "AWS::SES::ConfigurationSetEventDestination": "no CloudFormation model in moto; test_delivery_feedback.py",
+    "AWS::Logs::SubscriptionFilter": "no CloudFormation model in moto; test_delivery_feedback.py",
 }
 
 BUCKET = "payment-links-artifacts"
@@ -47,6 +48,8 @@ MERCHANT_PARAMETERS = {
     "SenderEmail": "payments@shop.example",
     "StoreName": "Example Shop",
     "AlarmEmail": "ops@shop.example",
+    # Not a default: deployed so the SMS delivery-log subscription's resources are created too.
+    "SmsDeliveryStatusLogs": "CREATE",
 }
 
 

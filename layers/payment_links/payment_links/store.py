@@ -310,19 +310,19 @@ class PaymentRequestStore:
             if not _is_condition_failure(exc):  # a failed condition: it ran out and another took it; nothing to release
                 raise
 
-    def suppress_email(self, address_hash: str, reason: str, at: datetime) -> None:
-        """Never e-mail this address (by its hash: the address itself is not kept) again: a permanent bounce or a
-        complaint. The first reason stays; a later event only adds nothing."""
-        item = self._sited({"pk": self._key("SUPPRESS#EMAIL", address_hash), "sk": "SUPPRESSION", "reason": reason, "at": _iso(at)})
+    def suppress(self, channel: str, address_hash: str, reason: str, at: datetime) -> None:
+        """Never send on ``channel`` to this address (by its hash: the address itself is not kept) again: an e-mail
+        that bounced for good or complained, a phone number SNS could not reach for good. The first reason stays."""
+        item = self._sited({"pk": self._key(f"SUPPRESS#{channel}", address_hash), "sk": "SUPPRESSION", "reason": reason, "at": _iso(at)})
         try:
             self._client.put_item(**self._put(item, "attribute_not_exists(pk)")["Put"])
         except ClientError as exc:
             if not _is_condition_failure(exc):
                 raise
 
-    def email_suppression(self, address_hash: str) -> str | None:
-        """Why this address may not be e-mailed (its reason), or None."""
-        item = self._get({"pk": self._key("SUPPRESS#EMAIL", address_hash), "sk": "SUPPRESSION"})
+    def suppression(self, channel: str, address_hash: str) -> str | None:
+        """Why this address may not be sent to on ``channel`` (its reason), or None."""
+        item = self._get({"pk": self._key(f"SUPPRESS#{channel}", address_hash), "sk": "SUPPRESSION"})
         return str(item["reason"]) if item else None
 
     def event_seen(self, event_id: str) -> bool:

@@ -48,7 +48,7 @@ class Notification(CamelModel):
     message_id: str | None = None
     at: datetime
     reason: str | None = None
-    # What SES said afterwards (e-mail only): DELIVERED, BOUNCED, COMPLAINED (functions/ses_events), and when.
+    # What SES said afterwards (e-mail only): DELIVERED, BOUNCED, COMPLAINED (functions/delivery_events), and when.
     delivery: str | None = None
     delivery_at: datetime | None = None
 

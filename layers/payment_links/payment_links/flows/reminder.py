@@ -35,7 +35,7 @@ from payment_links.domain.payment_request import (
 from payment_links.domain.reminders import quiet_hours_of, zone
 from payment_links.flows import reminder_claim as claims
 from payment_links.flows.delivery import reconcile_status, reminder_url
-from payment_links.flows.email_feedback import address_hash, mark_undeliverable
+from payment_links.flows.delivery_feedback import mark_undeliverable, suppressions
 from payment_links.flows.order_settlement import act_on_order
 from payment_links.flows.wix_errors import wix_errors_as_domain
 from payment_links.notify.sender import THROTTLED
@@ -284,9 +284,9 @@ def _order_outcome(record: PaymentRequest, order: OrderVerdict, due_at: datetime
 
 
 def _reminder_channels(record: PaymentRequest, due_at: datetime, now: datetime, deps: Dependencies) -> list[str]:
-    """The channels this reminder may use. A phone on SNS's opted-out list is recorded as opted out, an address
-    that bounced for good or complained (on any request of the site: flows.email_feedback) as undeliverable; when
-    no channel is left the reminders stop, and the record says why."""
+    """The channels this reminder may use. A phone on SNS's opted-out list is recorded as opted out; an address
+    that bounced for good or complained, or a number SNS could not reach for good (flows.delivery_feedback), as
+    undeliverable; when no channel is left the reminders stop, and the record says why."""
     reachable = reachable_channels(record.customer)
     closed = {*record.opted_out_channels, *record.undeliverable_channels}
     wanted = [c for c in (record.channels or reachable) if c in reachable and c not in closed]
@@ -294,12 +294,9 @@ def _reminder_channels(record: PaymentRequest, due_at: datetime, now: datetime, 
     if SMS in wanted and record.customer.phone and deps.notifier.sms_opted_out(record.customer.phone):
         wanted.remove(SMS)
         newly_opted_out.append(SMS)
-    suppressed = None
-    if EMAIL in wanted and record.customer.email:
-        suppressed = deps.store.email_suppression(address_hash(record.customer.email))
-        if suppressed is not None:
-            wanted.remove(EMAIL)
-    if not newly_opted_out and suppressed is None and wanted:
+    suppressed = suppressions(record, wanted, deps)
+    wanted = [c for c in wanted if c not in suppressed]
+    if not newly_opted_out and not suppressed and wanted:
         return wanted
 
     def change(current: PaymentRequest) -> bool:
@@ -309,8 +306,9 @@ def _reminder_channels(record: PaymentRequest, due_at: datetime, now: datetime, 
             if channel not in current.opted_out_channels:
                 current.opted_out_channels.append(channel)
                 current.record(now, "OPTED_OUT", detail=f"{channel}: the number is on the SMS opted-out list")
-        if suppressed is not None and EMAIL not in current.undeliverable_channels:
-            mark_undeliverable(current, suppressed, now)
+        for channel, reason in suppressed.items():
+            if channel not in current.undeliverable_channels:
+                mark_undeliverable(current, channel, reason, now)
         if not wanted and current.reminders.next_at is not None:
             current.stop_reminders(OPTED_OUT)
             current.record(now, "REMINDERS_STOPPED", detail="every channel opted out")

@@ -121,7 +121,7 @@ class Notifier:
             sent.stage, sent.locale = email.stage, email.locale
             # Raw MIME rather than SES's Simple content: one multipart/alternative message whose headers (RFC 8058's
             # List-Unsubscribe pair on reminders) arrive exactly as built, at SES and in moto's outbox alike.
-            # The tags (request, site, step) come back in SES's bounce, complaint and delivery events (ses_events).
+            # The tags (request, site, step) come back in SES's bounce, complaint and delivery events (delivery_events).
             tags = email_tags(record, occasion, self._settings, self._site)
             raw = mime_message(email, self._settings.sender_email, record.customer.email, self._settings.store_name, tags)
             kwargs: dict[str, Any] = {

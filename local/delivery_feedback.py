@@ -1,11 +1,15 @@
-"""SES's bounce, complaint and delivery events for the local stack (and the tests), built as SES publishes them to
-EventBridge: from a message moto kept, its tags read from the ``X-SES-MESSAGE-TAGS`` header as SES reads them.
-moto's SES keeps what was sent but publishes no events, so ``POST /_local/bounce`` makes them here."""
+"""What the providers report after a send, for the local stack (and the tests): SES's bounce, complaint and delivery
+events as SES publishes them to EventBridge (from a message moto kept, its tags read from the ``X-SES-MESSAGE-TAGS``
+header as SES reads them), and SNS's SMS delivery status log as a CloudWatch Logs subscription delivers it. moto
+publishes neither, so ``POST /_local/bounce`` makes them here."""
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
+import gzip
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -82,3 +86,35 @@ def ses_event(
         "resources": [f"arn:aws:ses:{region}:{account}:configuration-set/{configuration_set}"],
         "detail": detail,
     }
+
+
+# SNS's provider responses the local route sends for a failed SMS (docs: SNS SMS delivery status logs).
+SMS_RESPONSES = {"Permanent": "Invalid phone number", "Transient": "Phone carrier is currently unreachable/unavailable"}
+
+
+def sms_failure_event(phone: str, kind: str, message_id: str, region: str = "us-east-1", account: str = "123456789012") -> dict[str, Any]:
+    """The CloudWatch Logs subscription event carrying SNS's delivery status log of one failed SMS."""
+    at = datetime.now(UTC)
+    log = {
+        "notification": {"messageId": message_id, "timestamp": at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]},
+        "delivery": {
+            "mnc": 0,
+            "destination": phone,
+            "priceInUSD": 0.00645,
+            "smsType": "Transactional",
+            "mcc": 0,
+            "providerResponse": SMS_RESPONSES[kind],
+            "dwellTimeMs": 1420,
+        },
+        "status": "FAILURE",
+    }
+    group = f"sns/{region}/{account}/DirectPublishToPhoneNumber/Failure"
+    batch = {
+        "messageType": "DATA_MESSAGE",
+        "owner": account,
+        "logGroup": group,
+        "logStream": str(uuid.uuid4()),
+        "subscriptionFilters": ["SmsFailureLogsSubscription"],
+        "logEvents": [{"id": str(uuid.uuid4().int)[:56], "timestamp": int(at.timestamp() * 1000), "message": json.dumps(log)}],
+    }
+    return {"awslogs": {"data": base64.b64encode(gzip.compress(json.dumps(batch).encode())).decode()}}

@@ -9,11 +9,11 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from local.ses_feedback import ses_event
+from local.delivery_feedback import ses_event
 from tests.functions.test_sweep_support import create_request, get_request, reminder_emails, run_sweep
 from tests.support.lambda_runtime import LambdaContext, load_function
 
-ses_events_app = load_function("ses_events")
+delivery_events_app = load_function("delivery_events")
 
 CREATED = "2026-05-04T12:00:00Z"
 DAY_1 = "2026-05-05T12:00:00Z"
@@ -30,7 +30,7 @@ def feedback(aws: Any, kind: str, to: str) -> dict[str, Any]:
     sent = [m for m in ses_backends[DEFAULT_ACCOUNT_ID][aws.region].sent_messages if to in m.destinations]
     message = sent[-1]
     event = ses_event(kind, message.id, message.raw_data, to, "payment-links")
-    return ses_events_app.lambda_handler(event, LambdaContext())
+    return delivery_events_app.lambda_handler(event, LambdaContext())
 
 
 def test_a_permanent_bounce_stops_email_reminders_to_that_address_only_and_says_why(aws, wix):
@@ -89,8 +89,8 @@ def test_the_same_event_twice_records_once_and_a_late_delivery_never_hides_a_com
 
 
 def test_an_event_that_is_not_an_ses_event_is_rejected_without_an_error(aws, wix):
-    assert ses_events_app.lambda_handler({"detail": {"eventType": "Open"}}, LambdaContext())["outcome"] == "rejected"
-    assert ses_events_app.lambda_handler({"detail": "not an object"}, LambdaContext())["outcome"] == "rejected"
+    assert delivery_events_app.lambda_handler({"detail": {"eventType": "Open"}}, LambdaContext())["outcome"] == "rejected"
+    assert delivery_events_app.lambda_handler({"detail": "not an object"}, LambdaContext())["outcome"] == "rejected"
 
 
 def test_no_address_reaches_the_logs_or_the_table(aws, wix, capsys):
@@ -100,3 +100,41 @@ def test_no_address_reaches_the_logs_or_the_table(aws, wix, capsys):
     assert "secret.person" not in capsys.readouterr().out
     suppressions = [item for item in aws.state_items() if "SUPPRESS#EMAIL#" in str(item["pk"])]
     assert len(suppressions) == 1 and "secret.person" not in str(suppressions)
+
+
+def sms_failure(phone: str, kind: str) -> dict[str, Any]:
+    from local.delivery_feedback import sms_failure_event
+
+    return delivery_events_app.lambda_handler(sms_failure_event(phone, kind, "sns-message-1"), LambdaContext())
+
+
+def test_an_sms_to_an_invalid_number_stops_sms_reminders_to_it_and_email_goes_on(aws, wix):
+    created = create_request(wix, CREATED, email="jane@example.com", phone="+12015550123")
+    other = create_request(wix, CREATED, email="joe@example.com", phone="+12015550124", external_id="inv-other")
+
+    assert sms_failure("+12015550123", "Permanent") == {"outcome": "applied", "failures": 1, "suppressed": 1}
+    run_sweep(DAY_1)
+
+    stored = get_request(created["id"])
+    assert [n["channel"] for n in stored["notifications"] if n["kind"] == "REMINDER"] == ["EMAIL"]
+    assert ("SMS_UNDELIVERABLE", "SMS_FAILED_PERMANENT:Invalid phone number") in [(h["event"], h["detail"]) for h in stored["history"]]
+    assert sorted(n["channel"] for n in get_request(other["id"])["notifications"] if n["kind"] == "REMINDER") == ["EMAIL", "SMS"]
+
+
+def test_a_transient_sms_failure_is_counted_and_stops_nothing(aws, wix):
+    created = create_request(wix, CREATED, email=None, phone="+12015550123")
+
+    assert sms_failure("+12015550123", "Transient") == {"outcome": "unchanged", "failures": 1, "suppressed": 0}
+    run_sweep(DAY_1)
+
+    assert get_request(created["id"])["reminders"]["sent"] == 1
+
+
+def test_a_log_event_that_is_not_sns_delivery_status_is_rejected_without_an_error(aws, wix):
+    import base64
+    import gzip
+
+    assert delivery_events_app.lambda_handler({"awslogs": {"data": "not base64!"}}, LambdaContext())["outcome"] == "rejected"
+    bomb = base64.b64encode(gzip.compress(b"{" * 2_000_000)).decode()  # inflates past what a subscription sends
+    assert delivery_events_app.lambda_handler({"awslogs": {"data": bomb}}, LambdaContext())["outcome"] in ("rejected", "unchanged")
+    assert delivery_events_app.lambda_handler([], LambdaContext())["outcome"] == "rejected"
