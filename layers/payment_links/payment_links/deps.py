@@ -150,6 +150,9 @@ def dependencies_for_request(event: Mapping[str, Any]) -> Dependencies:
 
 
 def reset_dependencies() -> None:
+    from payment_links.wix.auth import forget_tokens
+
+    forget_tokens()
     get_dependencies.cache_clear()
     shared_quota.cache_clear()
     send_rate_bucket.cache_clear()

@@ -80,6 +80,11 @@ class OAuthAuth:
 _auth_cache: dict[tuple[str, ...], WixAuth] = {}
 
 
+def forget_tokens() -> None:
+    """Drop every cached auth strategy and its token (a process that changes its Wix: the tests, the local stack)."""
+    _auth_cache.clear()
+
+
 def auth_from_credentials(mode: str, credentials: dict[str, str], site_id: str, instance_id: str | None = None) -> WixAuth:
     """Build (once per distinct credentials) the auth strategy for the configured mode.
 
