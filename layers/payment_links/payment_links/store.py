@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -35,6 +35,7 @@ from payment_links.dynamo import is_condition_failure as _is_condition_failure
 from payment_links.dynamo import iso as _iso
 from payment_links.dynamo import plain as _plain
 from payment_links.dynamo import wire as _wire
+from payment_links.stats import Baseline, counter_deltas
 from payment_links.tenancy import THE_SITE, Site
 
 DUE_SHARDS = 4
@@ -144,6 +145,7 @@ class PaymentRequestStore:
         items: list[dict[str, Any]] = [self._put(self._item(record), "attribute_not_exists(pk)")]
         if record.external_id:
             items.append(self._put(self._claim(record), "attribute_not_exists(pk)"))
+        items += self._counter_updates(record)
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
@@ -153,6 +155,7 @@ class PaymentRequestStore:
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise RecordExists(record.id) from exc
             raise
+        record._counted = Baseline.of(record)
         return record
 
     def adopt(self, record: PaymentRequest) -> PaymentRequest:
@@ -165,6 +168,7 @@ class PaymentRequestStore:
                 TransactItems=[
                     self._put(self._item(record), "version = :expected", {":expected": expected}),
                     self._put(self._claim(record), "attribute_not_exists(pk)"),
+                    *self._counter_updates(record),
                 ]
             )
         except ClientError as exc:
@@ -175,6 +179,7 @@ class PaymentRequestStore:
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise StaleRecord(record.id) from exc
             raise
+        record._counted = Baseline.of(record)
         return record
 
     def save(self, record: PaymentRequest) -> PaymentRequest:
@@ -188,15 +193,23 @@ class PaymentRequestStore:
         record.version = expected + 1
         write_id = uuid.uuid4().hex
         put = self._put({**self._item(record), "writeId": write_id}, "version = :expected", {":expected": expected})["Put"]
+        counters = self._counter_updates(record)
         try:
-            self._client.put_item(**put, ReturnValuesOnConditionCheckFailure="ALL_OLD")
+            if counters:
+                # The counters this write changes go with it, or not at all (payment_links.stats).
+                put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+                self._client.transact_write_items(TransactItems=[{"Put": put}, *counters])
+            else:
+                self._client.put_item(**put, ReturnValuesOnConditionCheckFailure="ALL_OLD")
         except ClientError as exc:
-            if _is_condition_failure(exc) and exc.response.get("Item", {}).get("writeId", {}).get("S") == write_id:
+            if _written_by(exc, write_id):
+                record._counted = Baseline.of(record)
                 return record
             record.version = expected
-            if _is_condition_failure(exc):
+            if _is_condition_failure(exc) or _cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
                 raise StaleRecord(record.id) from exc
             raise
+        record._counted = Baseline.of(record)
         return record
 
     def update(self, request_id: str, change: Callable[[PaymentRequest], bool]) -> PaymentRequest | None:
@@ -250,7 +263,9 @@ class PaymentRequestStore:
         else:
             record_put = self._put(self._item(record), "attribute_not_exists(pk)")
         try:
-            self._client.transact_write_items(TransactItems=[self._put(event_item, "attribute_not_exists(pk)"), record_put])
+            self._client.transact_write_items(
+                TransactItems=[self._put(event_item, "attribute_not_exists(pk)"), record_put, *self._counter_updates(record)]
+            )
         except ClientError as exc:
             record.version = expected
             codes = _cancellation_codes(exc)
@@ -259,6 +274,7 @@ class PaymentRequestStore:
             if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
                 raise StaleRecord(record.id) from exc
             raise
+        record._counted = Baseline.of(record)
         return record
 
     def mark_event_seen(self, event_id: str, event_ttl_seconds: int) -> bool:
@@ -328,6 +344,52 @@ class PaymentRequestStore:
     def event_seen(self, event_id: str) -> bool:
         return self._get({"pk": self._key("EVENT", event_id), "sk": "EVENT"}) is not None
 
+    # -- the daily counters (payment_links.stats) ------------------------------------------------------------------
+
+    def _counter_updates(self, record: PaymentRequest) -> list[dict[str, Any]]:
+        """The ADD updates of the site's day items for what ``record`` changes since it was read (TransactItems)."""
+        updates = []
+        for delta in counter_deltas(record._counted, record):
+            names: dict[str, str] = {f"#c{i}": name for i, name in enumerate(delta.counters)}
+            values: dict[str, Any] = {f":c{i}": value for i, value in enumerate(delta.counters.values())}
+            expression = "ADD " + ", ".join(f"{name} {value}" for name, value in zip(names, values, strict=True))
+            if self.site.instance_id:  # the BySite index finds a removed site's counters for deletion too
+                names["#site"], values[":site"] = SITE_ATTRIBUTE, self.site.registry_id
+                expression = "SET #site = :site " + expression
+            updates.append(
+                {
+                    "Update": {
+                        "TableName": self._table_name,
+                        "Key": _wire({"pk": self._key("STATS", "DAYS"), "sk": f"DAY#{delta.day.isoformat()}"}),
+                        "UpdateExpression": expression,
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": _wire(values),
+                    }
+                }
+            )
+        return updates
+
+    def daily_counters(self, first: date, last: date) -> dict[date, dict[str, int]]:
+        """The site's counters of each day from ``first`` to ``last`` that has any: one Query, O(days)."""
+        found: dict[date, dict[str, int]] = {}
+        query: dict[str, Any] = {
+            "TableName": self._table_name,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
+            "ExpressionAttributeValues": _wire(
+                {":pk": self._key("STATS", "DAYS"), ":first": f"DAY#{first.isoformat()}", ":last": f"DAY#{last.isoformat()}"}
+            ),
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._client.query(**query)
+            for item in page.get("Items", []):
+                plain = _plain(item)
+                day = date.fromisoformat(str(plain["sk"]).removeprefix("DAY#"))
+                found[day] = {k: int(v) for k, v in plain.items() if k not in ("pk", "sk", SITE_ATTRIBUTE)}
+            if "LastEvaluatedKey" not in page:
+                return found
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     # -- wire -------------------------------------------------------------------------------
 
     def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
@@ -381,6 +443,7 @@ class PaymentRequestStore:
     def _record(item: dict[str, Any]) -> PaymentRequest:
         record = PaymentRequest.model_validate(item["record"])
         record.version = int(item["version"])
+        record._counted = Baseline.of(record)
         return record
 
 
@@ -414,3 +477,12 @@ class DueIndex:
             if key.startswith("PR#"):
                 due.append((site, key.removeprefix("PR#")))
         return due, response.get("LastEvaluatedKey")
+
+
+def _written_by(exc: ClientError, write_id: str) -> bool:
+    """Did the write that failed its condition find our own write (``writeId``) there? Then an earlier attempt
+    whose answer was lost applied it (and, in a transaction, its counters with it)."""
+    if _is_condition_failure(exc):
+        return bool(exc.response.get("Item", {}).get("writeId", {}).get("S") == write_id)
+    reasons = exc.response.get("CancellationReasons") or []
+    return bool(reasons) and reasons[0].get("Item", {}).get("writeId", {}).get("S") == write_id

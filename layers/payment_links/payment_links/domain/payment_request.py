@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from pydantic.alias_generators import to_camel
 
 from payment_links.domain.contacts import Customer
@@ -51,6 +51,27 @@ class Notification(CamelModel):
     # What SES said afterwards (e-mail only): DELIVERED, BOUNCED, COMPLAINED (functions/delivery_events), and when.
     delivery: str | None = None
     delivery_at: datetime | None = None
+
+
+class Click(CamelModel):
+    """A customer opened a tracked link (LinkMode TRACKED): which message's link, and when."""
+
+    channel: str
+    kind: str
+    step: int | None = None
+    at: datetime
+
+
+class Attribution(CamelModel):
+    """What a payment is credited to: the last message sent before it (and, with tracked links, the last click)."""
+
+    channel: str | None = None
+    kind: str | None = None
+    step: int | None = None
+    message_at: datetime | None = None
+    clicked_at: datetime | None = None
+    seconds_to_pay: int  # from the request's creation
+    seconds_from_message: int | None = None
 
 
 class HistoryEntry(CamelModel):
@@ -109,6 +130,8 @@ class PaymentRequest(CamelModel):
     opted_out_channels: list[str] = Field(default_factory=list)
     # Channels whose address bounced for good or complained (flows.email_feedback): no reminders go there.
     undeliverable_channels: list[str] = Field(default_factory=list)
+    clicks: list[Click] = Field(default_factory=list)
+    attribution: Attribution | None = None
     reminders: ReminderPlan = Field(default_factory=ReminderPlan)
     notifications: list[Notification] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
@@ -125,6 +148,9 @@ class PaymentRequest(CamelModel):
     reissued_as: str | None = None
     reissued_from: str | None = None
     version: int = 0
+    # What of this record the daily counters already hold (payment_links.stats.Baseline), set by the store when it
+    # reads or writes the record; None for a record not yet stored. Never stored itself.
+    _counted: Any = PrivateAttr(default=None)
 
     @property
     def is_terminal(self) -> bool:
@@ -155,6 +181,25 @@ def apply_status(record: PaymentRequest, new_status: str, at: datetime, source: 
     if new_status == PAID:
         record.paid_at = at
         record.paid_event_pending = True
+        record.attribution = attribute(record, at)
     record.stop_reminders(new_status)
     record.record(at, new_status, detail=source)
     return True
+
+
+def attribute(record: PaymentRequest, paid_at: datetime) -> Attribution:
+    """The payment's credit: the last message that reached the customer before ``paid_at`` (a SENT notification),
+    and the last click on a tracked link before it; how long the payment took from creation and from that message."""
+    sent = [n for n in record.notifications if n.status == SEND_SENT and n.at <= paid_at]
+    last = max(sent, key=lambda n: n.at) if sent else None
+    clicks = [c for c in record.clicks if c.at <= paid_at]
+    clicked = max(clicks, key=lambda c: c.at) if clicks else None
+    return Attribution(
+        channel=last.channel if last else None,
+        kind=last.kind if last else None,
+        step=(last.step or 0) if last else None,
+        message_at=last.at if last else None,
+        clicked_at=clicked.at if clicked else None,
+        seconds_to_pay=max(int((paid_at - record.created_at).total_seconds()), 0),
+        seconds_from_message=max(int((paid_at - last.at).total_seconds()), 0) if last else None,
+    )
