@@ -7,11 +7,12 @@ from payment_links import cold_start
 
 cold_start.pause_collector()  # until every import below is done (payment_links/cold_start.py)
 
+from datetime import date
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -64,6 +65,19 @@ def get_settings() -> SiteSettingsView:
 def put_settings(request: Annotated[SiteSettingsInput, Body()]) -> SiteSettingsView:
     deps = dependencies_for_request(app.current_event.raw_event)
     return site_admin.put_settings(request, deps, aws.client("sesv2"))
+
+
+@app.get(
+    "/stats",
+    responses={200: {"description": "What the site's messages earned, by day, channel and step"}, **error_responses(403, 422, 503)},
+)
+@tracer.capture_method
+def get_stats(
+    first: Annotated[date, Query(alias="from", description="First day, YYYY-MM-DD (UTC)")],
+    last: Annotated[date, Query(alias="to", description="Last day, YYYY-MM-DD (UTC), at most 366 days after from")],
+) -> Response[dict[str, Any]]:
+    report = site_admin.stats_report(first, last, dependencies_for_request(app.current_event.raw_event))
+    return Response(status_code=200, content_type="application/json", body=report)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -366,6 +366,19 @@ def _reissue_without_intent(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reissue, "_start", start_without_writing)
 
 
+def _counters_from_scratch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every write counts its record as new: the daily counters forget what an earlier write counted."""
+    from payment_links import store
+
+    monkeypatch.setattr(store, "counter_deltas", lambda before, after: store_counter_deltas(None, after))
+
+
+def store_counter_deltas(before, after):  # type: ignore[no-untyped-def]
+    from payment_links.stats import counter_deltas
+
+    return counter_deltas(before, after)
+
+
 MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "no-idempotency": _no_idempotency,
     "no-conditional-save": _no_conditional_save,
@@ -381,6 +394,7 @@ MUTANTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "no-order-check": _no_order_check,
     "no-order-lease": _no_order_lease,
     "reissue-without-intent": _reissue_without_intent,
+    "counters-from-scratch": _counters_from_scratch,
     "no-unsubscribe-signature": _no_unsubscribe_signature,
     "no-update-retry": _no_update_retry,
     "no-aws-unavailable-answer": _no_aws_unavailable_answer,

@@ -29,6 +29,7 @@ CHECKS: dict[str, list[str]] = {
     "no-order-check": ["tests/functions/test_reminder_pipeline.py", "-k", "order_paid_another_way or partial_payment"],
     "no-order-lease": ["tests/functions/test_reissue.py", "-k", "two_requests"],
     "reissue-without-intent": ["tests/functions/test_reissue.py", "-k", "interrupts_after_the_void"],
+    "counters-from-scratch": ["tests/functions/test_stats.py", "-k", "three_times"],
     "no-own-write-recognition": ["tests/reliability/test_aws_faults.py", "-k", "answer_lost"],
     "no-update-retry": ["tests/reliability/test_aws_faults.py", "-k", "lost_conditional"],
     "no-aws-unavailable-answer": ["tests/reliability/test_aws_faults.py", "-k", "persistent_throttling"],

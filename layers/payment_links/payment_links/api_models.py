@@ -316,6 +316,18 @@ class HistoryView(OutputModel):
     detail: str | None = None
 
 
+class AttributionView(OutputModel):
+    """What the payment is credited to: the last message sent before it, the last tracked-link click before it."""
+
+    channel: str | None = None
+    kind: str | None = None
+    step: int | None = None
+    message_at: datetime | None = None
+    clicked_at: datetime | None = None
+    seconds_to_pay: int
+    seconds_from_message: int | None = None
+
+
 class CustomerView(OutputModel):
     email: str | None = None
     phone: str | None = None
@@ -339,6 +351,7 @@ class PaymentRequestView(OutputModel):
     deleted: bool = False
     reissued_as: str | None = Field(None, description="The request that replaced this one for what its order still owes")
     reissued_from: str | None = Field(None, description="The request this one replaced")
+    attribution: AttributionView | None = Field(None, description="PAID requests: what the payment is credited to")
     customer: CustomerView
     channels: list[str]
     reminders: RemindersView
@@ -365,6 +378,7 @@ class PaymentRequestView(OutputModel):
             deleted=record.deleted_at is not None,
             reissued_as=record.reissued_as,
             reissued_from=record.reissued_from,
+            attribution=AttributionView(**record.attribution.model_dump()) if record.attribution else None,
             customer=CustomerView(email=mask_email(record.customer.email), phone=mask_phone(record.customer.phone)),
             channels=record.channels,
             reminders=RemindersView(

@@ -7,6 +7,7 @@ the site's own (its storefront key): what it sets overrides the template's param
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -116,3 +117,22 @@ def _check_sender(address: str, ses: Any) -> None:
         "The sender address is not a verified SES identity of this deployment (neither the address nor its domain).",
         details=[{"field": "senderEmail"}],
     )
+
+
+# ---- what the messages earned ----------------------------------------------------------------------------------
+
+
+def stats_report(first: date, last: date, deps: Dependencies) -> dict[str, Any]:
+    """``GET /stats``: the site's daily counters from ``first`` to ``last`` (one Query), totals, per channel and
+    step, recovery rate and median time to pay (payment_links.stats)."""
+    from payment_links import stats
+
+    if last < first:
+        raise errors.ValidationFailed(
+            "`to` is before `from`.", details=[{"field": "to", "from": first.isoformat(), "to": last.isoformat()}]
+        )
+    if (last - first).days + 1 > stats.MAX_DAYS:
+        raise errors.ValidationFailed(
+            f"Ask for at most {stats.MAX_DAYS} days at a time.", details=[{"field": "to", "days": (last - first).days + 1}]
+        )
+    return stats.report(first, last, deps.store.daily_counters(first, last))
