@@ -7,14 +7,12 @@ nothing but that opt-out, so it does not expire; it reveals the request id, neve
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from aws_lambda_powertools.utilities import parameters
 
+from payment_links import signed_tokens
 from payment_links.config import Settings
 from payment_links.domain.contacts import ALL_CHANNELS
 from payment_links.secrets import get_secret_text
@@ -22,7 +20,7 @@ from payment_links.tenancy import THE_SITE, NotASite, Site
 
 VERSION = "v1"  # request and channel, of a SITE deployment's one site
 SITE_VERSION = "v2"  # the site too (an APP deployment's request ids are only unique within their site)
-MAX_TOKEN_CHARS = 400
+MAX_TOKEN_CHARS = signed_tokens.MAX_TOKEN_CHARS
 # Domain separation: the same key must never sign anything that could be replayed as an opt-out.
 _PURPOSE = b"payment-links/unsubscribe/"
 
@@ -34,38 +32,15 @@ class UnsubscribeClaim:
     site: Site = THE_SITE
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _signature(payload: bytes, key: bytes) -> bytes:
-    return hmac.new(key, _PURPOSE + payload, hashlib.sha256).digest()
-
-
 def make_token(request_id: str, channel: str, key: bytes, site: Site = THE_SITE) -> str:
     text = f"{SITE_VERSION}:{site.instance_id}:{request_id}:{channel}" if site.instance_id else f"{VERSION}:{request_id}:{channel}"
-    payload = text.encode()
-    return f"{_b64(payload)}.{_b64(_signature(payload, key))}"
+    return signed_tokens.sign(text.encode(), key, _PURPOSE)
 
 
 def read_token(token: str, key: bytes) -> UnsubscribeClaim | None:
     """The claim of a genuine token, or None for anything forged, altered, truncated or malformed."""
-    if not token or len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
-        return None
-    encoded_payload, encoded_signature = token.split(".")
-    try:
-        payload, signature = _unb64(encoded_payload), _unb64(encoded_signature)
-    except ValueError:
-        return None
-    # One spelling per token: base64 decoding forgives padding, the standard alphabet and stray characters, so a
-    # genuine token has many spellings that decode alike. Only the one we issue is accepted.
-    if _b64(payload) != encoded_payload or _b64(signature) != encoded_signature:
-        return None
-    if not hmac.compare_digest(signature, _signature(payload, key)):
+    payload = signed_tokens.verify(token, key, _PURPOSE)
+    if payload is None:
         return None
     version, _, rest = payload.decode(errors="replace").partition(":")
     site = THE_SITE
