@@ -86,6 +86,41 @@ def record_unsubscribe(token: str) -> Response[str]:
     return _html(200, unsubscribe.done_page(claim, record, site.settings.store_name))
 
 
+@app.get("/l/<token>")
+def follow_tracked_link(token: str) -> Response[str]:
+    return _tracked_link(token, "GET")
+
+
+@app.route("/l/<token>", method="HEAD")
+def check_tracked_link(token: str) -> Response[str]:
+    return _tracked_link(token, "HEAD")
+
+
+def _tracked_link(token: str, method: str) -> Response[str]:
+    """LinkMode TRACKED: record a person's click, then Wix's payment page, or a page saying paid/expired/voided."""
+    from payment_links.flows.tracked_link import follow
+    from payment_links.messages.pages import CSP, render_page
+
+    headers = app.current_event.headers
+    deps = get_dependencies()
+    followed = follow(token, method, headers.get("user-agent"), headers.get("sec-purpose") or headers.get("purpose"), deps, deps.clock())
+    if followed.counted is not None:
+        click = followed.counted
+        with single_metric(name="LinkClicks", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
+            metric.add_dimension(name="Channel", value=click.channel)
+            metric.add_dimension(name="Step", value=f"{click.kind.lower()}-{click.step or 0}")
+    no_store = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+    if followed.location:
+        return Response(status_code=302, headers={**no_store, "Location": followed.location}, body="")
+    settings = (followed.deps or deps).settings
+    page = render_page(followed.page or "INVALID", followed.record, settings)
+    status = {"INVALID": 404, "UNAVAILABLE": 503}.get(followed.page or "INVALID", 200)
+    page_headers = {**no_store, "Content-Security-Policy": CSP, "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
+    return Response(
+        status_code=status, content_type="text/html; charset=utf-8", body="" if method == "HEAD" else page, headers=page_headers
+    )
+
+
 def _or_invalid_page(step: Callable[[], T]) -> T:
     """People open these links in a browser: they get a page, API clients the usual error shape."""
     try:

@@ -22,7 +22,7 @@ def concrete(path: str) -> str:
 
 
 def test_the_template_requires_the_api_key_on_every_storefront_route_and_only_there() -> None:
-    assert len(STOREFRONT) == 9, STOREFRONT  # create, get, list, void, preview, resend, lost link, settings get and put
+    assert len(STOREFRONT) == 10, STOREFRONT  # create, get, list, void, preview, resend, lost link, settings get and put, stats
     assert all(route["authorizer"] == "SiteKeyAuthorizer" for route in STOREFRONT)
     assert {route["path"] for route in OPERATOR} == {"/sites/{instanceId}/api-keys", "/sites/{instanceId}/api-keys/{keyId}"}
     assert not any(route["api_key_required"] for route in OPERATOR)

@@ -46,7 +46,13 @@ def run(name: str, cfn: dict[str, Any]) -> Problems:
 # ---- what the product promises ---------------------------------------------------------------------------------
 
 # Routes reached without the storefront API key: their own signature is their authentication.
-KEYLESS_ROUTES = {("post", "/webhooks/wix"), ("get", "/unsubscribe/{token}"), ("post", "/unsubscribe/{token}")}
+KEYLESS_ROUTES = {
+    ("post", "/webhooks/wix"),
+    ("get", "/unsubscribe/{token}"),
+    ("post", "/unsubscribe/{token}"),
+    ("get", "/l/{token}"),  # the tracked pay link (LinkMode TRACKED): its signed token is the capability
+    ("head", "/l/{token}"),
+}
 # The operator's routes (an APP deployment's site keys): IAM-signed requests, no storefront key.
 IAM_ROUTES = {
     ("post", "/sites/{instanceId}/api-keys"),
@@ -458,7 +464,7 @@ def _alarms_notify(cfn: dict[str, Any]) -> Problems:
     return problems
 
 
-@rule("API-KEYS", "storefront routes need the API key, webhook and unsubscribe do not; a usage plan throttles the key")
+@rule("API-KEYS", "storefront routes need the API key, webhook, unsubscribe and tracked links do not; a usage plan throttles the key")
 def _api_keys(cfn: dict[str, Any]) -> Problems:
     problems = []
     (api,) = resources(cfn, "AWS::ApiGateway::RestApi").values()

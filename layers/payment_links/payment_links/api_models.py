@@ -232,6 +232,7 @@ class SiteSettingsInput(InputModel):
     locale: Locale | None = None
     void_when_order_settled: bool | None = None
     reissue_on_balance_change: bool | None = None
+    link_mode: Literal["DIRECT", "TRACKED"] | None = None
     templates: MessageTemplatesInput | None = None
 
     @field_validator("templates")
@@ -428,6 +429,7 @@ class SiteSettingsView(OutputModel):
     locale: str
     void_when_order_settled: bool
     reissue_on_balance_change: bool
+    link_mode: str
     templates: dict[str, str] = Field(default_factory=dict, description="The site's own templates; the rest are the product's")
     overridden: list[str]
 

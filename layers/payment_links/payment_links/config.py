@@ -72,6 +72,9 @@ class Settings(BaseModel):
     reminder_stages: tuple[Literal["FRIENDLY", "FIRM"], ...] = Field(("FRIENDLY", "FIRM"), min_length=1, alias="REMINDER_STAGES")
     # A site's own message templates (PUT /settings ``templates``, by messages.render.TEMPLATE_NAMES key); never from env.
     message_templates: dict[str, str] = Field(default_factory=dict, exclude=True)
+    # DIRECT: messages carry Wix's payment page URL; TRACKED: our /l/{token} link, which counts the click and sends
+    # the customer to a fresh Wix URL (or says the request is paid, expired or voided).
+    link_mode: Literal["DIRECT", "TRACKED"] = Field("DIRECT", alias="LINK_MODE")
     # An SMS longer than this many segments is sent in its short form, else not at all (recorded SMS_TOO_LONG).
     sms_max_segments: int = Field(3, ge=1, le=10, alias="SMS_MAX_SEGMENTS")
     default_reminder_schedule: tuple[str, ...] = Field(("P1D", "P3D", "P7D"), alias="DEFAULT_REMINDER_SCHEDULE")

@@ -282,6 +282,8 @@ def effective_settings(base: Settings, overrides: dict[str, Any]) -> Settings:
         update["default_time_zone"] = overrides["timeZone"]
     if overrides.get("locale"):
         update["default_locale"] = overrides["locale"]
+    if overrides.get("linkMode"):
+        update["link_mode"] = overrides["linkMode"]
     if overrides.get("templates"):
         update["message_templates"] = dict(overrides["templates"])
     for wire_name, name in (("voidWhenOrderSettled", "void_when_order_settled"), ("reissueOnBalanceChange", "reissue_on_balance_change")):

@@ -86,6 +86,7 @@ def settings_view(deps: Dependencies) -> SiteSettingsView:
         locale=settings.default_locale,
         void_when_order_settled=settings.void_when_order_settled,
         reissue_on_balance_change=settings.reissue_on_balance_change,
+        link_mode=settings.link_mode,
         templates=settings.message_templates,
         overridden=sorted(overrides),
     )

@@ -84,9 +84,9 @@ def stage_of(occasion: Occasion, settings: Settings) -> str:
     return stages[min(max(occasion.step or 1, 1), len(stages)) - 1]
 
 
-def message_locale(record: PaymentRequest, settings: Settings) -> Locale:
+def message_locale(record: PaymentRequest | None, settings: Settings) -> Locale:
     """The customer's locale if we have a catalog of its language, else the default, else English."""
-    for candidate in (record.customer.locale, settings.default_locale, SOURCE_LANGUAGE):
+    for candidate in (record.customer.locale if record else None, settings.default_locale, SOURCE_LANGUAGE):
         locale = shipped_locale(candidate)
         if locale is not None:
             return locale

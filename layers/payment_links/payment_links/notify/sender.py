@@ -113,6 +113,10 @@ class Notifier:
         from payment_links.messages.render import render_email, render_sms
         from payment_links.notify.mime import email_tags, mime_message
 
+        if self._settings.link_mode == "TRACKED":  # our /l/{token}: counts the click, then Wix's page (link_token)
+            from payment_links.link_token import LinkClaim, tracked_url
+
+            url = tracked_url(LinkClaim(record.id, channel, occasion.kind, occasion.step, self._site), self._settings) or url
         bucket = self._send_rates.get(channel)
         if channel == EMAIL:
             if not record.customer.email:
