@@ -104,11 +104,6 @@ def _tracked_link(token: str, method: str) -> Response[str]:
     headers = app.current_event.headers
     deps = get_dependencies()
     followed = follow(token, method, headers.get("user-agent"), headers.get("sec-purpose") or headers.get("purpose"), deps, deps.clock())
-    if followed.counted is not None:
-        click = followed.counted
-        with single_metric(name="LinkClicks", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
-            metric.add_dimension(name="Channel", value=click.channel)
-            metric.add_dimension(name="Step", value=f"{click.kind.lower()}-{click.step or 0}")
     no_store = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
     if followed.location:
         return Response(status_code=302, headers={**no_store, "Location": followed.location}, body="")

@@ -219,3 +219,25 @@ def report(first: date, last: date, stored: Mapping[date, Mapping[str, int]]) ->
         "byStep": _breakdown(total, 1),
         "days": days,
     }
+
+
+# ---- the same transitions as metrics ---------------------------------------------------------------------------
+
+FUNNEL_METRICS = {"sent": "MessagesSent", "clicked": "LinkClicks", "paidBy": "PaymentsAttributed"}
+
+
+def publish_metrics(deltas: Iterable[Delta]) -> None:
+    """EMF metrics of what a write counted, with ``Channel`` and ``Step`` dimensions (the dashboard's funnel):
+    messages sent, tracked-link clicks, payments by the message they are credited to. Emitted after the write
+    took, so exactly once like the counters (POWERTOOLS_METRICS_DISABLED turns them off where nothing reads them)."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    for delta in deltas:
+        for name, value in delta.counters.items():
+            parts = name.split(".")
+            metric = FUNNEL_METRICS.get(parts[0])
+            if metric is None or len(parts) < 3 or (parts[0] == "paidBy" and parts[3:] != ["count"]):
+                continue
+            with single_metric(name=metric, unit=MetricUnit.Count, value=value) as emitted:
+                emitted.add_dimension(name="Channel", value=parts[1])
+                emitted.add_dimension(name="Step", value=parts[2])

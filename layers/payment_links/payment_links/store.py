@@ -35,7 +35,7 @@ from payment_links.dynamo import is_condition_failure as _is_condition_failure
 from payment_links.dynamo import iso as _iso
 from payment_links.dynamo import plain as _plain
 from payment_links.dynamo import wire as _wire
-from payment_links.stats import Baseline, counter_deltas
+from payment_links.stats import Baseline, Delta, counter_deltas, publish_metrics
 from payment_links.tenancy import THE_SITE, Site
 
 DUE_SHARDS = 4
@@ -155,7 +155,7 @@ class PaymentRequestStore:
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise RecordExists(record.id) from exc
             raise
-        record._counted = Baseline.of(record)
+        self._mark_counted(record)
         return record
 
     def adopt(self, record: PaymentRequest) -> PaymentRequest:
@@ -179,7 +179,7 @@ class PaymentRequestStore:
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise StaleRecord(record.id) from exc
             raise
-        record._counted = Baseline.of(record)
+        self._mark_counted(record)
         return record
 
     def save(self, record: PaymentRequest) -> PaymentRequest:
@@ -203,13 +203,13 @@ class PaymentRequestStore:
                 self._client.put_item(**put, ReturnValuesOnConditionCheckFailure="ALL_OLD")
         except ClientError as exc:
             if _written_by(exc, write_id):
-                record._counted = Baseline.of(record)
+                self._mark_counted(record)
                 return record
             record.version = expected
             if _is_condition_failure(exc) or _cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
                 raise StaleRecord(record.id) from exc
             raise
-        record._counted = Baseline.of(record)
+        self._mark_counted(record)
         return record
 
     def update(self, request_id: str, change: Callable[[PaymentRequest], bool]) -> PaymentRequest | None:
@@ -274,7 +274,7 @@ class PaymentRequestStore:
             if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
                 raise StaleRecord(record.id) from exc
             raise
-        record._counted = Baseline.of(record)
+        self._mark_counted(record)
         return record
 
     def mark_event_seen(self, event_id: str, event_ttl_seconds: int) -> bool:
@@ -349,7 +349,7 @@ class PaymentRequestStore:
     def _counter_updates(self, record: PaymentRequest) -> list[dict[str, Any]]:
         """The ADD updates of the site's day items for what ``record`` changes since it was read (TransactItems)."""
         updates = []
-        for delta in counter_deltas(record._counted, record):
+        for delta in self._deltas(record):
             names: dict[str, str] = {f"#c{i}": name for i, name in enumerate(delta.counters)}
             values: dict[str, Any] = {f":c{i}": value for i, value in enumerate(delta.counters.values())}
             expression = "ADD " + ", ".join(f"{name} {value}" for name, value in zip(names, values, strict=True))
@@ -368,6 +368,16 @@ class PaymentRequestStore:
                 }
             )
         return updates
+
+    @staticmethod
+    def _deltas(record: PaymentRequest) -> list[Delta]:
+        return counter_deltas(record._counted, record)
+
+    @staticmethod
+    def _mark_counted(record: PaymentRequest) -> None:
+        """The write took: publish what it counted, and count from here on."""
+        publish_metrics(counter_deltas(record._counted, record))
+        record._counted = Baseline.of(record)
 
     def daily_counters(self, first: date, last: date) -> dict[date, dict[str, int]]:
         """The site's counters of each day from ``first`` to ``last`` that has any: one Query, O(days)."""
