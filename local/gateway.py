@@ -21,7 +21,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from werkzeug.datastructures import Headers
@@ -74,7 +74,8 @@ class Gateway:
         outbox: Outbox,
         run_sweep: Callable[[datetime | None], Any],
         *,
-        run_delivery_event: Callable[[str, str], Any] | None = None,
+        run_delivery_event: Callable[..., Any] | None = None,
+        stats_key: str | None = None,
         api_key: str,
         stage: str,
         api_id: str = "local",
@@ -86,6 +87,7 @@ class Gateway:
         self.outbox = outbox
         self.run_sweep = run_sweep
         self.run_delivery_event = run_delivery_event
+        self.stats_key = stats_key or api_key  # the site whose /stats the page draws (APP mode: demo site A)
         self.api_key = api_key
         self.stage = stage
         self.api_id = api_id
@@ -99,6 +101,8 @@ class Gateway:
                 Rule("/_local/outbox.json", methods=["GET"], endpoint=self.outbox_json),
                 Rule("/_local/sweep", methods=["POST"], endpoint=self.sweep),
                 Rule("/_local/bounce", methods=["POST"], endpoint=self.bounce),
+                Rule("/_local/stats", methods=["GET"], endpoint=self.stats_page),
+                Rule("/_local/stats.json", methods=["GET"], endpoint=self.stats_json),
                 Rule("/_local/openapi.json", methods=["GET"], endpoint=self.openapi),
             ]
         )
@@ -123,8 +127,12 @@ class Gateway:
         except HTTPException:
             return _gateway_error(403, "Missing Authentication Token"), "no route"
         route = self.routes[index]
-        if request.method != route["method"]:  # werkzeug answers HEAD for GET routes; API Gateway does not
-            return _gateway_error(403, "Missing Authentication Token"), "no route"
+        if request.method != route["method"]:
+            # werkzeug answers HEAD with a GET rule; API Gateway only with a HEAD method of its own, if there is one.
+            same_path = [r for r in self.routes if r["path"] == route["path"] and r["method"] == request.method]
+            if not same_path:
+                return _gateway_error(403, "Missing Authentication Token"), "no route"
+            route = same_path[0]
         decision = self.authorise(route, request, path_parameters)
         if decision.refused:
             return _gateway_error(decision.status or 403, decision.message), route["function"]
@@ -246,6 +254,33 @@ class Gateway:
 
     def outbox_json(self, request: Request) -> Response:
         return _json(self.outbox.to_json(request.args.get("to")))
+
+    def stats_page(self, request: Request) -> Response:
+        """The funnel and recovery rate of ``GET /stats`` as a page (``?from=&to=``, default the last 30 days;
+        ``?key=`` another site's storefront key)."""
+        from local.stats_page import render
+
+        answer = self._stats(request)
+        if answer.status_code != 200:
+            return answer
+        return Response(render(json.loads(answer.get_data())), content_type="text/html; charset=utf-8")
+
+    def stats_json(self, request: Request) -> Response:
+        return self._stats(request)
+
+    def _stats(self, request: Request) -> Response:
+        """``GET /stats`` through this gateway (the key checked, the function run), for the page."""
+        from werkzeug.test import EnvironBuilder
+
+        today = datetime.now(UTC).date()
+        query = {
+            "from": request.args.get("from", (today - timedelta(days=29)).isoformat()),
+            "to": request.args.get("to", today.isoformat()),
+        }
+        key = request.args.get("key") or self.stats_key
+        inner = Request(EnvironBuilder(path="/stats", method="GET", query_string=query, headers={"x-api-key": key}).get_environ())
+        response, _ = self._api(inner)
+        return response
 
     def bounce(self, request: Request) -> Response:
         """``{"email": "...", "type": "Permanent" | "Transient" | "Complaint" | "Delivery"}``: SES's event for the

@@ -152,6 +152,7 @@ class LocalStack:
             self.outbox,
             self.sweep,
             run_delivery_event=self.delivery_event,
+            stats_key=DEMO_SITE_KEYS[SITE_A_INSTANCE_ID] if config.app_mode else None,
             api_key=API_KEY,
             stage=self.deployment.parameters.get("StageName", "v1"),
             api_id=config.stack_name,
