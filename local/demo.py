@@ -129,6 +129,20 @@ class Demo:
         error = self.expect(refused, 409, "resend a paid request")["error"]
         self.step(f"resending it is refused: 409 {error['code']}")
 
+    def print_stats(self) -> None:
+        """What the messages earned today (GET /stats), as the merchant would read it."""
+        today = datetime.now(UTC).date().isoformat()
+        report = self.expect(self.api.get("/stats", params={"from": today, "to": today}), 200, "read the stats")
+        totals = report["totals"]
+        rate = totals["recoveryRate"]
+        amounts = ", ".join(f"{amount} {currency}" for currency, amount in totals["paid"]["amount"].items()) or "0"
+        self.out(
+            f"Stats for {today}: {totals['requested']['count']} requested, {totals['paid']['count']} paid ({amounts}), "
+            f"recovery rate {'-' if rate is None else f'{rate:.0%}'}; chart: {self.api.base_url}/_local/stats"
+        )
+        for step, group in report["byStep"].items():
+            self.out(f"  {step:<12} sent {group['sent']:>3}  clicked {group['clicked']:>3}  paid {group['paid']:>3}")
+
     def lost_link_flow(self) -> None:
         self.out("Flow 2: the customer lost the link")
         order = self.create_order("40.00", "sam")
@@ -196,6 +210,7 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
         try:
             demo.payment_link_flow()
             demo.lost_link_flow()
+            demo.print_stats()
         except (DemoFailed, httpx.HTTPError) as error:
             out(f"FAILED: {error}")
             return 1

@@ -13,11 +13,16 @@ COLOURS = {"sent": "#8aa4c8", "clicked": "#f2b134", "paid": "#3a9a5b"}
 BAR_WIDTH = 18
 GAP = 6
 CHART_HEIGHT = 160
+TOP = 20  # room for the value above the tallest bar
 
 
 def _duration(seconds: int | None) -> str:
     if seconds is None:
         return "-"
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
     hours = seconds / 3600
     return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
 
@@ -31,7 +36,7 @@ def _grouped_bars(title: str, groups: dict[str, dict[str, Any]]) -> str:
     width = max(320, 40 + group_width * len(keys))
     parts = [
         f'<svg role="img" aria-label="{escape(title)}" width="{width}" height="{CHART_HEIGHT + 60}" '
-        f'viewBox="0 0 {width} {CHART_HEIGHT + 60}" xmlns="http://www.w3.org/2000/svg">',
+        f'viewBox="0 {-TOP} {width} {CHART_HEIGHT + 60 + TOP}" xmlns="http://www.w3.org/2000/svg">',
         f'<line x1="30" y1="{CHART_HEIGHT + 10}" x2="{width - 5}" y2="{CHART_HEIGHT + 10}" stroke="#999"/>',
     ]
     for index, key in enumerate(keys):

@@ -82,3 +82,18 @@ def test_a_customer_pays_from_the_emailed_link_and_the_outbox_page_shows_the_ema
     wait.until(expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "body"), "Paid"))
 
     assert stack.wait_for_status(created["id"], "PAID")["paidAt"]
+
+
+def test_the_stats_page_draws_the_funnel_and_the_recovery_rate(stack: Stack, local_stack: LocalStack, browser: webdriver.Chrome):
+    customer = Customer.new()
+    created = stack.create_payment_request(stack.create_order(customer, balance="12.00")["id"], amount="12.00")
+    stack.sandbox.post(f"/_sandbox/order-payment-requests/{created['id']}/pay")
+    stack.wait_for_status(created["id"], "PAID")
+
+    browser.get(f"{local_stack.api_url}/_local/stats")
+
+    assert "What the messages earned" in browser.title
+    assert browser.find_element(By.ID, "recovery-rate").text.endswith("%")
+    bars = browser.find_elements(By.CSS_SELECTOR, "#by-step svg rect.paid")
+    assert bars and any(int(bar.get_attribute("height") or 0) > 0 for bar in bars)
+    assert browser.find_elements(By.CSS_SELECTOR, "#by-day svg rect")

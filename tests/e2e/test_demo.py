@@ -22,6 +22,8 @@ def test_the_demo_drives_both_seed_flows_to_the_end(local_stack: LocalStack, sta
     assert lines[-1] == "Both seed flows passed."
     assert any("409 NOT_PAYABLE" in line for line in lines)
     assert any("resend by order" in line for line in lines)
+    stats = next(line for line in lines if line.startswith("Stats for "))
+    assert " paid (" in stats and "recovery rate" in stats and "/_local/stats" in stats
 
 
 def test_the_demo_says_how_to_start_the_stack_when_none_is_running():

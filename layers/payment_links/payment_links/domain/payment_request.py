@@ -188,18 +188,25 @@ def apply_status(record: PaymentRequest, new_status: str, at: datetime, source: 
 
 
 def attribute(record: PaymentRequest, paid_at: datetime) -> Attribution:
-    """The payment's credit: the last message that reached the customer before ``paid_at`` (a SENT notification),
-    and the last click on a tracked link before it; how long the payment took from creation and from that message."""
+    """The payment's credit: the last message that reached the customer before ``paid_at`` (a SENT notification);
+    with tracked links, the message whose link was clicked last before it, when that click came after the last
+    message (the customer acted on that one). How long the payment took from creation and from that message."""
     sent = [n for n in record.notifications if n.status == SEND_SENT and n.at <= paid_at]
     last = max(sent, key=lambda n: n.at) if sent else None
     clicks = [c for c in record.clicks if c.at <= paid_at]
     clicked = max(clicks, key=lambda c: c.at) if clicks else None
+    channel, kind, step = (last.channel, last.kind, last.step or 0) if last else (None, None, None)
+    message_at = last.at if last else None
+    if clicked is not None and (last is None or clicked.at >= last.at):
+        channel, kind, step = clicked.channel, clicked.kind, clicked.step or 0
+        clicked_message = [n for n in sent if n.channel == clicked.channel and n.kind == clicked.kind and (n.step or 0) == step]
+        message_at = max((n.at for n in clicked_message), default=message_at)
     return Attribution(
-        channel=last.channel if last else None,
-        kind=last.kind if last else None,
-        step=(last.step or 0) if last else None,
-        message_at=last.at if last else None,
+        channel=channel,
+        kind=kind,
+        step=step,
+        message_at=message_at,
         clicked_at=clicked.at if clicked else None,
         seconds_to_pay=max(int((paid_at - record.created_at).total_seconds()), 0),
-        seconds_from_message=max(int((paid_at - last.at).total_seconds()), 0) if last else None,
+        seconds_from_message=max(int((paid_at - message_at).total_seconds()), 0) if message_at else None,
     )
