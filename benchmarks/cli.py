@@ -67,7 +67,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def template_memory_sizes() -> dict[str, int]:
     globals_size = load_template().get("Globals", {}).get("Function", {}).get("MemorySize", 128)
     functions = resources("AWS::Serverless::Function")
-    logical = {"create": "CreateFunction", "resend": "ResendFunction", "webhook": "WebhookFunction"}
+    logical = {"create": "CreateFunction", "resend": "ResendFunction", "webhook": "WebhookFunction", "sites": "SitesFunction"}
     return {name: int(functions[lid]["Properties"].get("MemorySize", globals_size)) for name, lid in logical.items()}
 
 
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             results["cold"] = cold.run(stack, list(FUNCTION_NAMES), sizes.cold_repeats, log)
             save()
         if "warm" in sections:
-            results["warm"] = warm.run(stack, list(FUNCTION_NAMES), sizes.warm_iterations, sizes.warm_warmup, log)
+            results["warm"] = warm.run(stack, [*FUNCTION_NAMES, "sites"], sizes.warm_iterations, sizes.warm_warmup, log)
             save()
         if "sweep" in sections:
             results["sweep_scaling"] = sweep.scaling(stack, sizes.stored, sizes.stored_due, sizes.sweep_repeats, log)

@@ -8,6 +8,7 @@ peak RSS of the process after the warm-up is the function's memory figure.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from benchmarks import stats
@@ -16,8 +17,10 @@ from benchmarks.iotrace import signature
 from benchmarks.runner import run_child
 from benchmarks.stack import BenchStack
 from benchmarks.workload import Workload
+from tests.support.lambda_runtime import api_event
 
-ROUTES = {"create": ("create", "get"), "resend": ("resend",), "webhook": ("webhook",)}
+ROUTES = {"create": ("create", "get"), "resend": ("resend", "click"), "webhook": ("webhook",), "sites": ("stats 90 days",)}
+STATS_LAST = date(2026, 5, 31)  # the seeded 90 days end here
 
 
 def _warmup(workload: Workload, function: str, count: int) -> list[dict[str, Any]]:
@@ -31,6 +34,11 @@ def _warmup(workload: Workload, function: str, count: int) -> list[dict[str, Any
     elif function == "resend":
         events += [workload.resend(entity) for entity in entities[:count]]
         events += [workload.lost_link(entities[-1]), workload.unsubscribe_page(), workload.sweep(CREATED)]
+        events += [workload.click(entity) for entity in entities[count : 2 * count]]
+    elif function == "sites":
+        workload.seed_stats(90, STATS_LAST)
+        events += [workload.stats(STATS_LAST - timedelta(days=6), STATS_LAST) for _ in range(count)]
+        events.append(api_event("GET", "/settings"))
     else:
         events += [workload.webhook(entity)[0] for entity in entities[:count]]
         events += [workload.webhook(entity, "expired")[0] for entity in entities[count : 2 * count]]
@@ -44,10 +52,12 @@ def _timed(workload: Workload, function: str, iterations: int) -> dict[str, list
     for route in ROUTES[function]:
         if route == "create":
             routes[route] = [(workload.create(), None) for _ in range(iterations)]
+        elif route == "stats 90 days":
+            routes[route] = [(workload.stats(STATS_LAST - timedelta(days=89), STATS_LAST), None) for _ in range(iterations)]
         elif route == "webhook":
             routes[route] = [workload.webhook(entity) for entity in workload.seed(iterations)]
         else:
-            build = workload.get if route == "get" else workload.resend
+            build = {"get": workload.get, "resend": workload.resend, "click": workload.click}[route]
             routes[route] = [(build(entity), None) for entity in workload.seed(iterations)]
     return routes
 

@@ -7,7 +7,7 @@ and webhook), so no iteration pays for the history an earlier one left behind.
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -68,6 +68,40 @@ class Workload:
     @staticmethod
     def lost_link(entity: dict[str, Any]) -> Event:
         return api_event("POST", f"/orders/{entity['orderId']}/payment-requests/resend", body={})
+
+    def click(self, entity: dict[str, Any]) -> Event:
+        """A person following the tracked link of the request's first e-mail (LinkMode TRACKED)."""
+        from payment_links.link_token import LinkClaim, make_token
+
+        token = make_token(LinkClaim(entity["id"], "EMAIL", "INITIAL"), self._signing_key())
+        return api_event("GET", f"/l/{token}", headers={"User-Agent": "Mozilla/5.0 (bench) Firefox/130.0"})
+
+    def _signing_key(self) -> bytes:
+        """The deployment's link-signing key, as the function reads it (the secret the template names)."""
+        import boto3
+
+        from local.moto_bootstrap import FAKE_CREDENTIALS
+
+        name = self.stack.deployment.function_environment()["UNSUBSCRIBE_SECRET"]
+        secrets = boto3.client("secretsmanager", endpoint_url=self.stack.moto.url, region_name="us-east-1", **FAKE_CREDENTIALS)
+        return str(secrets.get_secret_value(SecretId=name)["SecretString"]).encode()
+
+    def seed_stats(self, days: int, until: date) -> None:
+        """``days`` days of a site's daily counters (as the store keeps them), in both tables."""
+        items = []
+        for back in range(days):
+            day = until - timedelta(days=back)
+            counters = {"created.count": 40, "created.amount.USD": 160000, "paid.count": 22, "paid.amount.USD": 88000}
+            counters |= {f"sent.{c}.{s}": 30 for c in ("EMAIL", "SMS") for s in ("initial", "reminder-1", "reminder-2")}
+            counters |= {f"paidBy.EMAIL.reminder-1.{k}": v for k, v in (("count", 9), ("amount.USD", 36000))}
+            counters |= {f"ttp.{b}": 3 for b in range(6, 13)}
+            items.append({"pk": "STATS#DAYS", "sk": f"DAY#{day.isoformat()}", **counters})
+        for table in (self.table, self.stack.mirror_tables[self.table]):
+            data.put_items(table, items)
+
+    @staticmethod
+    def stats(first: date, last: date) -> Event:
+        return api_event("GET", "/stats", query={"from": first.isoformat(), "to": last.isoformat()})
 
     @staticmethod
     def unsubscribe_page() -> Event:

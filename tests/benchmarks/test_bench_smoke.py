@@ -46,12 +46,18 @@ def test_cold_init_of_every_function_is_measured_against_its_floor(smoke):
 def test_warm_latency_of_each_route_is_measured_against_the_same_io_sent_directly(smoke):
     results, _ = smoke
     routes = {route: result for function in results["warm"].values() for route, result in function["routes"].items()}
-    assert set(routes) == {"create", "get", "resend", "webhook"}
-    for result in routes.values():
+    assert set(routes) == {"create", "get", "resend", "click", "webhook", "stats 90 days"}
+    for route, result in routes.items():
         assert number(result["ours"]["median"]) and number(result["ours"]["p99"]) and number(result["floor"]["median"])
         assert number(result["p50_ratio"])
         assert result["io"]  # the calls the floor replayed
-        assert all(status < 300 for status in result["statuses"])
+        assert set(result["statuses"]) == ({302} if route == "click" else set(result["statuses"])) and max(result["statuses"]) < 400
+    assert routes["click"]["io"] == {
+        "dynamodb.GetItem": 1,
+        "dynamodb.TransactWriteItems": 1,
+        "wix POST /ecom/v1/order-payment-requests/url": 1,
+    }
+    assert routes["stats 90 days"]["io"] == {"dynamodb.Query": 1}  # O(days): one Query, however many requests
 
 
 def test_sweep_scaling_throughput_and_limiter_are_reported(smoke):
@@ -105,6 +111,8 @@ def test_the_table_prints_a_row_for_every_figure(smoke):
         "warm get",
         "warm resend",
         "warm webhook",
+        "warm click",
+        "warm stats 90 days",
         "sweep",
         "limiter on",
         "webhook throughput",

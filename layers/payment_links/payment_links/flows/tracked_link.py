@@ -21,6 +21,7 @@ from aws_lambda_powertools import Logger
 from payment_links.deps import Dependencies
 from payment_links.domain import errors
 from payment_links.domain.payment_request import UNPAID, Click, PaymentRequest
+from payment_links.flows import reminder_claim as claims
 from payment_links.flows.delivery import reconcile_status
 from payment_links.flows.wix_errors import wix_errors_as_domain
 from payment_links.link_token import LinkClaim, read_token
@@ -83,7 +84,7 @@ def follow(token: str, method: str, user_agent: str | None, purpose: str | None,
     person = is_person(method, user_agent, purpose)
     if record.status != UNPAID:
         return Followed(page=record.status, record=record, deps=site_deps)
-    counted = _record_click(claim, site_deps, now) if person else None
+    counted = _record_click(record, claim, site_deps, now) if person else None
     if not person:
         return Followed(location=record.url, page=None if record.url else UNAVAILABLE, record=record, deps=site_deps)
     try:
@@ -102,7 +103,9 @@ def follow(token: str, method: str, user_agent: str | None, purpose: str | None,
     return Followed(location=url, record=record, deps=site_deps, counted=counted)
 
 
-def _record_click(claim: LinkClaim, deps: Dependencies, now: datetime) -> Click | None:
+def _record_click(record: PaymentRequest, claim: LinkClaim, deps: Dependencies, now: datetime) -> Click | None:
+    """One conditional write from the record in hand (its counters in the same transaction); read again only when
+    another writer got there first."""
     click = Click(channel=claim.channel, kind=claim.kind, step=claim.step, at=now)
 
     def change(current: PaymentRequest) -> bool:
@@ -111,5 +114,5 @@ def _record_click(claim: LinkClaim, deps: Dependencies, now: datetime) -> Click 
         current.clicks.append(click)
         return True
 
-    updated = deps.store.update(claim.request_id, change)
+    updated = claims.change(record, change, deps)
     return click if updated is not None and updated.clicks and updated.clicks[-1] == click else None
