@@ -29,6 +29,10 @@ def local_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         sandbox_port=0,
         state_dir=tmp_path_factory.mktemp("local-state"),
         schedule=False,  # sweeps run only when a test asks, through POST /_local/sweep
+        # The suite drives one site through days of activity in seconds, far faster than a shop: Wix's 200 calls a
+        # minute per site would defer a test's reminders behind the previous tests' calls. The quota itself is
+        # tested where it is the subject (tests/functions/test_wix_quota.py, the pipeline benchmark).
+        parameters={"WixRequestsPerMinute": "6000"},
         sandbox_options={"webhook_retry_delays_seconds": (0.05, 0.1), "webhook_shuffle_window_seconds": 0.3},
     )
     with LocalStack(config) as stack:
