@@ -5,7 +5,7 @@ the record about to be written, and the store writes both in one transaction (``
 transition that happens exactly once (created, a message sent, a click, PAID, an opt-out, a bounce) is counted
 exactly once, whatever redelivers or races: a write that loses its version check writes no counter either.
 
-Counters are per site and UTC day, one item each (``STATS`` / ``DAY#2026-05-04``), so a range of days is one Query:
+Counters are per site and UTC day, one item each (``STATS#DAYS`` / ``DAY#2026-05-04``), so a range of days is one Query:
 a stats query costs O(days), never O(requests). Amounts are kept in minor units per currency (integers: ADD is
 exact). Time to pay is a histogram of power-of-two minute buckets, from which the median is estimated.
 """
