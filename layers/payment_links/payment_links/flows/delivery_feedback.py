@@ -51,7 +51,7 @@ def apply_email_feedback(feedback: EmailFeedback, deps: Dependencies) -> str:
             deps.store.suppress(EMAIL, hashed, feedback.reason, feedback.at)
     if feedback.request_id is None:
         return APPLIED if feedback.undeliverable else UNCHANGED  # not one of our payment link messages
-    state = DELIVERY_STATES.get(feedback.kind, "DELIVERED") if feedback.kind != BOUNCE or feedback.undeliverable else "BOUNCED_TRANSIENT"
+    state = _delivery_state(feedback)
     changed = False
 
     def record(current: PaymentRequest) -> bool:
@@ -72,6 +72,13 @@ def apply_email_feedback(feedback: EmailFeedback, deps: Dependencies) -> str:
     if updated is None:
         logger.info("SES event for a request we do not keep", extra={"payment_request_id": feedback.request_id})
     return APPLIED if changed or feedback.undeliverable else UNCHANGED
+
+
+def _delivery_state(feedback: EmailFeedback) -> str:
+    """What the notification records: DELIVERED, BOUNCED (for good), BOUNCED_TRANSIENT or COMPLAINED."""
+    if feedback.kind == BOUNCE and not feedback.undeliverable:
+        return "BOUNCED_TRANSIENT"
+    return DELIVERY_STATES.get(feedback.kind, "DELIVERED")
 
 
 def mark_undeliverable(record: PaymentRequest, channel: str, reason: str, at: datetime) -> None:
