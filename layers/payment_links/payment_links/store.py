@@ -145,7 +145,8 @@ class PaymentRequestStore:
         items: list[dict[str, Any]] = [self._put(self._item(record), "attribute_not_exists(pk)")]
         if record.external_id:
             items.append(self._put(self._claim(record), "attribute_not_exists(pk)"))
-        items += self._counter_updates(record)
+        deltas = counter_deltas(record._counted, record)
+        items += self._counter_updates(deltas)
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
@@ -155,12 +156,13 @@ class PaymentRequestStore:
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise RecordExists(record.id) from exc
             raise
-        self._mark_counted(record)
+        self._mark_counted(record, deltas)
         return record
 
     def adopt(self, record: PaymentRequest) -> PaymentRequest:
         """Replace a record stored from a webhook (origin EXTERNAL) with ours and claim its externalId,
         atomically; ``record.version`` must be the stored version."""
+        deltas = counter_deltas(record._counted, record)
         expected = record.version
         record.version = expected + 1
         try:
@@ -168,7 +170,7 @@ class PaymentRequestStore:
                 TransactItems=[
                     self._put(self._item(record), "version = :expected", {":expected": expected}),
                     self._put(self._claim(record), "attribute_not_exists(pk)"),
-                    *self._counter_updates(record),
+                    *self._counter_updates(deltas),
                 ]
             )
         except ClientError as exc:
@@ -179,7 +181,7 @@ class PaymentRequestStore:
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise StaleRecord(record.id) from exc
             raise
-        self._mark_counted(record)
+        self._mark_counted(record, deltas)
         return record
 
     def save(self, record: PaymentRequest) -> PaymentRequest:
@@ -193,7 +195,8 @@ class PaymentRequestStore:
         record.version = expected + 1
         write_id = uuid.uuid4().hex
         put = self._put({**self._item(record), "writeId": write_id}, "version = :expected", {":expected": expected})["Put"]
-        counters = self._counter_updates(record)
+        deltas = counter_deltas(record._counted, record)
+        counters = self._counter_updates(deltas)
         try:
             if counters:
                 # The counters this write changes go with it, or not at all (payment_links.stats).
@@ -203,13 +206,13 @@ class PaymentRequestStore:
                 self._client.put_item(**put, ReturnValuesOnConditionCheckFailure="ALL_OLD")
         except ClientError as exc:
             if _written_by(exc, write_id):
-                self._mark_counted(record)
+                self._mark_counted(record, deltas)
                 return record
             record.version = expected
             if _is_condition_failure(exc) or _cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
                 raise StaleRecord(record.id) from exc
             raise
-        self._mark_counted(record)
+        self._mark_counted(record, deltas)
         return record
 
     def update(self, request_id: str, change: Callable[[PaymentRequest], bool]) -> PaymentRequest | None:
@@ -253,6 +256,7 @@ class PaymentRequestStore:
     def save_with_event(self, record: PaymentRequest, event_id: str, event_ttl_seconds: int) -> PaymentRequest:
         """Write the state change and mark the webhook event processed in one transaction, so a redelivered
         event can never apply twice and a failed write never marks the event as seen."""
+        deltas = counter_deltas(record._counted, record)
         expected = record.version
         record.version = expected + 1
         event_item = self._sited(
@@ -264,7 +268,7 @@ class PaymentRequestStore:
             record_put = self._put(self._item(record), "attribute_not_exists(pk)")
         try:
             self._client.transact_write_items(
-                TransactItems=[self._put(event_item, "attribute_not_exists(pk)"), record_put, *self._counter_updates(record)]
+                TransactItems=[self._put(event_item, "attribute_not_exists(pk)"), record_put, *self._counter_updates(deltas)]
             )
         except ClientError as exc:
             record.version = expected
@@ -274,7 +278,7 @@ class PaymentRequestStore:
             if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
                 raise StaleRecord(record.id) from exc
             raise
-        self._mark_counted(record)
+        self._mark_counted(record, deltas)
         return record
 
     def mark_event_seen(self, event_id: str, event_ttl_seconds: int) -> bool:
@@ -346,10 +350,10 @@ class PaymentRequestStore:
 
     # -- the daily counters (payment_links.stats) ------------------------------------------------------------------
 
-    def _counter_updates(self, record: PaymentRequest) -> list[dict[str, Any]]:
-        """The ADD updates of the site's day items for what ``record`` changes since it was read (TransactItems)."""
+    def _counter_updates(self, deltas: list[Delta]) -> list[dict[str, Any]]:
+        """The ADD updates of the site's day items for ``deltas``, what a record's write counts (TransactItems)."""
         updates = []
-        for delta in self._deltas(record):
+        for delta in deltas:
             names: dict[str, str] = {f"#c{i}": name for i, name in enumerate(delta.counters)}
             values: dict[str, Any] = {f":c{i}": value for i, value in enumerate(delta.counters.values())}
             expression = "ADD " + ", ".join(f"{name} {value}" for name, value in zip(names, values, strict=True))
@@ -370,13 +374,9 @@ class PaymentRequestStore:
         return updates
 
     @staticmethod
-    def _deltas(record: PaymentRequest) -> list[Delta]:
-        return counter_deltas(record._counted, record)
-
-    @staticmethod
-    def _mark_counted(record: PaymentRequest) -> None:
+    def _mark_counted(record: PaymentRequest, deltas: list[Delta]) -> None:
         """The write took: publish what it counted, and count from here on."""
-        publish_metrics(counter_deltas(record._counted, record))
+        publish_metrics(deltas)
         record._counted = Baseline.of(record)
 
     def daily_counters(self, first: date, last: date) -> dict[date, dict[str, int]]:
